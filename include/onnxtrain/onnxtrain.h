@@ -1,0 +1,105 @@
+/* onnxtrain/onnxtrain.h: the public C API.
+ *
+ * Handles are opaque; every function that can fail returns an
+ * `ot_status_t *` (NULL on success, see plugin.h) and delivers results
+ * through out-parameters. Nothing here keeps global state.
+ *
+ * Ownership: objects returned through `**out` belong to the caller and are
+ * released with the matching _destroy(); `const char *` results belong to
+ * the object they were read from and live as long as it does.
+ */
+#ifndef ONNXTRAIN_ONNXTRAIN_H
+#define ONNXTRAIN_ONNXTRAIN_H
+
+#include "onnxtrain/plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OT_VERSION_MAJOR 0
+#define OT_VERSION_MINOR 1
+#define OT_VERSION_PATCH 0
+const char *ot_version(void);
+
+/* ---- tensors ----------------------------------------------------------- */
+
+/* Allocates a tensor of the given type and shape (all dims known), zeroed.
+ * Freed with ot_tensor_destroy(). */
+ot_status_t *ot_tensor_create(ot_dtype_t dtype, const ot_shape_t *shape, ot_tensor_t **out);
+void ot_tensor_destroy(ot_tensor_t *t);
+size_t ot_tensor_nbytes(const ot_tensor_t *t);
+
+/* Reads a serialized onnx.TensorProto (e.g. a conformance test's input_0.pb)
+ * or a NumPy .npy file (chosen by content, not by name). */
+ot_status_t *ot_tensor_load(const char *path, ot_tensor_t **out);
+/* Writes `t` as a serialized onnx.TensorProto named `name` (may be NULL). */
+ot_status_t *ot_tensor_save_pb(const ot_tensor_t *t, const char *name, const char *path);
+
+/* ---- registry ---------------------------------------------------------- */
+
+/* A registry holds every built-in op; plugins add more. */
+ot_status_t *ot_registry_create(ot_registry_t **out);
+void ot_registry_destroy(ot_registry_t *reg);
+/* dlopen()s `path`, checks its ABI version, and calls its ot_plugin_register().
+ * The library stays loaded until the registry is destroyed. */
+ot_status_t *ot_registry_load_plugin(ot_registry_t *reg, const char *path);
+/* Record serving (domain, op_type) at `opset`, or NULL. */
+const ot_op_def_t *ot_registry_find(const ot_registry_t *reg, const char *domain,
+                                    const char *op_type, int opset);
+/* Iterates all records: i in [0, ot_registry_count()). */
+int ot_registry_count(const ot_registry_t *reg);
+const ot_op_def_t *ot_registry_get(const ot_registry_t *reg, int i);
+
+/* ---- models ------------------------------------------------------------ */
+
+typedef struct ot_model ot_model_t;
+
+/* Loads and validates an ONNX model: every node resolves to a registered op
+ * (unless `allow_unknown_ops`), nodes are sorted topologically, and shapes
+ * and types are inferred. External data is read relative to the model's
+ * folder and may not leave it. `reg` must outlive the model. */
+typedef struct ot_load_options {
+    bool allow_unknown_ops; /* load for inspection even if ops are missing */
+} ot_load_options_t;
+
+ot_status_t *ot_model_load(const char *path, const ot_registry_t *reg,
+                           const ot_load_options_t *opts, ot_model_t **out);
+/* Same from bytes in memory; external data is resolved against `base_dir`
+ * (NULL: external data refused). */
+ot_status_t *ot_model_load_bytes(const void *bytes, size_t len, const char *base_dir,
+                                 const ot_registry_t *reg, const ot_load_options_t *opts,
+                                 ot_model_t **out);
+/* Writes the model (all tensors inline) atomically: temp file, fsync, rename. */
+ot_status_t *ot_model_save(const ot_model_t *model, const char *path);
+void ot_model_destroy(ot_model_t *model);
+
+/* Graph inputs that are not initializers, and graph outputs, in graph order. */
+int ot_model_num_inputs(const ot_model_t *model);
+int ot_model_num_outputs(const ot_model_t *model);
+/* Name, dtype and (possibly symbolic: dim < 0) shape. `dim_params` (may be
+ * NULL) receives the symbolic names ("" where none). */
+ot_status_t *ot_model_input_info(const ot_model_t *model, int i, const char **name,
+                                 ot_dtype_t *dtype, ot_shape_t *shape);
+ot_status_t *ot_model_output_info(const ot_model_t *model, int i, const char **name,
+                                  ot_dtype_t *dtype, ot_shape_t *shape);
+
+/* ---- inference sessions ------------------------------------------------ */
+
+typedef struct ot_session ot_session_t;
+
+/* A session plans `model` for execution; the model must outlive it. Plans
+ * are built on the first run for each set of input shapes and cached. */
+ot_status_t *ot_session_create(const ot_model_t *model, ot_session_t **out);
+void ot_session_destroy(ot_session_t *session);
+
+/* Runs the graph. inputs[i] feeds the i-th model input (ot_model_input_info
+ * order); outputs[i] receives a new tensor for the i-th model output, owned
+ * by the caller. Tensors whose dtype differs from the input's are refused. */
+ot_status_t *ot_session_run(ot_session_t *session, const ot_tensor_t *const *inputs,
+                            ot_tensor_t **outputs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ONNXTRAIN_ONNXTRAIN_H */

@@ -1,0 +1,22 @@
+/* ops/op_list.h: one OT_OP(record) line per built-in op record, grouped by
+ * the file family that defines them. No include guard: op_table.c includes
+ * it twice with different OT_OP definitions. */
+
+/* ---- elementwise: unary math and activations (ops/unary.c, ops/activations.c) ---- */
+OT_OP(ot_op_Relu_6)
+
+
+/* ---- elementwise: binary with broadcasting (ops/binary.c ...) ---- */
+
+
+/* ---- dense: Gemm, MatMul, Softmax, LogSoftmax, reductions ---- */
+
+
+/* ---- CNN: Conv, pooling, BatchNormalization ---- */
+
+
+/* ---- shape and data movement ---- */
+
+
+/* ---- training ops (later issues) ---- */
+

@@ -1,0 +1,253 @@
+// tests/op_harness.h: runs one op record directly (infer, setup, run,
+// release) on tensors built in the test, with a real oneDNN engine. For
+// kernel unit tests against a naive reference written in the test.
+#pragma once
+
+#include <dnnl.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "onnxtrain/onnxtrain.h"
+
+namespace ot_test {
+
+// An owned tensor with std::vector storage.
+struct Tensor {
+    ot_dtype_t dtype = OT_DTYPE_FLOAT;
+    std::vector<int64_t> dims;
+    std::vector<unsigned char> bytes;
+    bool present = true;
+
+    Tensor() = default;
+    template <typename T>
+    static Tensor of(ot_dtype_t dt, std::vector<int64_t> d, const std::vector<T> &v) {
+        Tensor t;
+        t.dtype = dt;
+        t.dims = std::move(d);
+        t.bytes.resize(v.size() * sizeof(T));
+        if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+        return t;
+    }
+    static Tensor f32(std::vector<int64_t> d, const std::vector<float> &v) { return of(OT_DTYPE_FLOAT, d, v); }
+    static Tensor i64(std::vector<int64_t> d, const std::vector<int64_t> &v) { return of(OT_DTYPE_INT64, d, v); }
+    static Tensor absent() {
+        Tensor t;
+        t.present = false;
+        return t;
+    }
+    template <typename T> const T *as() const { return reinterpret_cast<const T *>(bytes.data()); }
+    template <typename T> std::vector<T> vec() const {
+        return std::vector<T>(as<T>(), as<T>() + bytes.size() / sizeof(T));
+    }
+    ot_tensor_t view() {
+        ot_tensor_t t{};
+        t.dtype = dtype;
+        t.shape.rank = (int)dims.size();
+        for (size_t i = 0; i < dims.size(); i++) t.shape.dims[i] = dims[i];
+        t.data = bytes.empty() ? nullptr : bytes.data();
+        return t;
+    }
+};
+
+// Attribute builders (the storage lives in the Node).
+struct Node {
+    std::string op_type, domain;
+    int opset = 17;
+    std::vector<ot_attr_t> attrs;
+    std::vector<std::vector<int64_t>> int_lists;
+    std::vector<std::vector<float>> float_lists;
+    std::vector<std::string> strings;
+    std::vector<Tensor> tensor_attrs;
+    std::vector<ot_tensor_t> tensor_views;
+
+    Node(std::string op, int opset_ = 17, std::string dom = "") : op_type(op), domain(dom), opset(opset_) {
+        strings.reserve(64);
+        int_lists.reserve(64);
+        float_lists.reserve(64);
+        tensor_attrs.reserve(16);
+        tensor_views.reserve(16);
+    }
+    Node &i(const char *name, int64_t v) {
+        ot_attr_t a{};
+        a.name = name;
+        a.type = OT_ATTR_INT;
+        a.i = v;
+        attrs.push_back(a);
+        return *this;
+    }
+    Node &f(const char *name, float v) {
+        ot_attr_t a{};
+        a.name = name;
+        a.type = OT_ATTR_FLOAT;
+        a.f = v;
+        attrs.push_back(a);
+        return *this;
+    }
+    Node &s(const char *name, const std::string &v) {
+        strings.push_back(v);
+        ot_attr_t a{};
+        a.name = name;
+        a.type = OT_ATTR_STRING;
+        a.s = strings.back().c_str();
+        a.s_len = v.size();
+        attrs.push_back(a);
+        return *this;
+    }
+    Node &ints(const char *name, std::vector<int64_t> v) {
+        int_lists.push_back(std::move(v));
+        ot_attr_t a{};
+        a.name = name;
+        a.type = OT_ATTR_INTS;
+        a.n = (int64_t)int_lists.back().size();
+        a.ints = int_lists.back().data();
+        attrs.push_back(a);
+        return *this;
+    }
+    Node &floats(const char *name, std::vector<float> v) {
+        float_lists.push_back(std::move(v));
+        ot_attr_t a{};
+        a.name = name;
+        a.type = OT_ATTR_FLOATS;
+        a.n = (int64_t)float_lists.back().size();
+        a.floats = float_lists.back().data();
+        attrs.push_back(a);
+        return *this;
+    }
+    Node &t(const char *name, Tensor v) {
+        tensor_attrs.push_back(std::move(v));
+        tensor_views.push_back(tensor_attrs.back().view());
+        ot_attr_t a{};
+        a.name = name;
+        a.type = OT_ATTR_TENSOR;
+        a.t = &tensor_views.back();
+        attrs.push_back(a);
+        return *this;
+    }
+};
+
+// Result of running one op: status (NULL = ok) and outputs.
+struct Result {
+    std::string error; // empty on success
+    std::vector<Tensor> outputs;
+};
+
+// Runs `node` on `inputs`. `const_inputs[i]` marks inputs whose data is
+// visible to inference (as initializers are). n_outputs outputs are requested.
+inline Result run_op(const Node &node, std::vector<Tensor> inputs, int n_outputs,
+                     std::vector<bool> const_inputs = {}) {
+    Result res;
+    ot_registry_t *reg = nullptr;
+    ot_status_t *st = ot_registry_create(&reg);
+    if (st) {
+        res.error = ot_status_message(st);
+        ot_status_free(st);
+        return res;
+    }
+    const ot_op_def_t *op = ot_registry_find(reg, node.domain.c_str(), node.op_type.c_str(), node.opset);
+    if (!op) {
+        res.error = "op not registered";
+        ot_registry_destroy(reg);
+        return res;
+    }
+    ot_node_info_t info{};
+    info.name = "test_node";
+    info.op_type = node.op_type.c_str();
+    info.domain = node.domain.c_str();
+    info.opset = node.opset;
+    info.n_attrs = (int)node.attrs.size();
+    info.attrs = node.attrs.data();
+
+    std::vector<ot_tensor_t> in_views(inputs.size()), in_types(inputs.size());
+    std::vector<const ot_tensor_t *> in_type_ptrs(inputs.size());
+    std::vector<ot_tensor_t *> in_ptrs(inputs.size());
+    for (size_t i = 0; i < inputs.size(); i++) {
+        in_views[i] = inputs[i].view();
+        in_types[i] = in_views[i];
+        bool is_const = i < const_inputs.size() && const_inputs[i];
+        if (!is_const) in_types[i].data = nullptr;
+        in_type_ptrs[i] = inputs[i].present ? &in_types[i] : nullptr;
+        in_ptrs[i] = inputs[i].present ? &in_views[i] : nullptr;
+    }
+    std::vector<ot_tensor_t> out_views(n_outputs);
+    std::vector<ot_tensor_t *> out_ptrs(n_outputs);
+    for (int i = 0; i < n_outputs; i++) {
+        out_views[i] = ot_tensor_t{};
+        out_ptrs[i] = &out_views[i];
+    }
+    ot_infer_ctx_t ictx{};
+    ictx.node = &info;
+    ictx.n_inputs = (int)inputs.size();
+    ictx.inputs = in_type_ptrs.data();
+    ictx.n_outputs = n_outputs;
+    ictx.outputs = out_ptrs.data();
+    std::vector<std::vector<unsigned char>> scratch;
+    ictx.impl = &scratch;
+    st = op->infer(&ictx);
+    if (st) {
+        res.error = ot_status_message(st);
+        ot_status_free(st);
+        ot_registry_destroy(reg);
+        return res;
+    }
+    res.outputs.resize(n_outputs);
+    for (int i = 0; i < n_outputs; i++) {
+        Tensor &o = res.outputs[i];
+        o.dtype = out_views[i].dtype;
+        o.dims.assign(out_views[i].shape.dims, out_views[i].shape.dims + out_views[i].shape.rank);
+        int64_t n = ot_shape_numel(&out_views[i].shape);
+        o.bytes.assign((size_t)(n < 0 ? 0 : n) * ot_dtype_size(o.dtype), 0xAB); // poison: kernels must write
+        if ((op->flags & OT_OP_ALIAS_INPUT0) && i == 0) out_views[i].data = in_views[0].data;
+        else out_views[i].data = o.bytes.empty() ? nullptr : o.bytes.data();
+    }
+    dnnl_engine_t engine = nullptr;
+    dnnl_stream_t stream = nullptr;
+    dnnl_engine_create(&engine, dnnl_cpu, 0);
+    dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+    ot_kernel_t k{};
+    k.node = &info;
+    k.n_inputs = (int)inputs.size();
+    k.inputs = in_ptrs.data();
+    k.n_outputs = n_outputs;
+    k.outputs = out_ptrs.data();
+    k.engine = engine;
+    k.stream = stream;
+    st = op->setup ? op->setup(&k) : nullptr;
+    if (!st) st = op->run(&k);
+    if (!st) dnnl_stream_wait(stream);
+    if (op->release) op->release(&k);
+    if (st) {
+        res.error = ot_status_message(st);
+        ot_status_free(st);
+    }
+    if ((op->flags & OT_OP_ALIAS_INPUT0) && n_outputs > 0)
+        std::memcpy(res.outputs[0].bytes.data(), in_views[0].data, res.outputs[0].bytes.size());
+    dnnl_stream_destroy(stream);
+    dnnl_engine_destroy(engine);
+    ot_registry_destroy(reg);
+    return res;
+}
+
+// Compares element-wise with |got - ref| <= atol + rtol*|ref|; on failure
+// reports the worst element and its flat index.
+inline void expect_near(const std::vector<float> &got, const std::vector<float> &ref, double atol, double rtol,
+                        const std::string &label) {
+    ASSERT_EQ(got.size(), ref.size()) << label << ": element count";
+    double worst = -1;
+    size_t worst_i = 0;
+    for (size_t i = 0; i < got.size(); i++) {
+        double err = std::fabs((double)got[i] - (double)ref[i]) - (atol + rtol * std::fabs((double)ref[i]));
+        if (std::isnan(got[i]) != std::isnan(ref[i])) err = INFINITY;
+        if (err > worst) {
+            worst = err;
+            worst_i = i;
+        }
+    }
+    EXPECT_LE(worst, 0.0) << label << ": worst element " << worst_i << " got " << got[worst_i] << " expected "
+                          << ref[worst_i];
+}
+
+} // namespace ot_test
