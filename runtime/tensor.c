@@ -115,3 +115,7 @@ int64_t ot_attr_floats(const ot_node_info_t *node, const char *name, const float
     *out = a && a->type == OT_ATTR_FLOATS ? a->floats : NULL;
     return *out || (a && a->type == OT_ATTR_FLOATS) ? a->n : -1;
 }
+
+/* ctx->impl is the arena of whoever runs inference (model or plan). */
+#include "runtime/arena.h"
+void *ot_infer_alloc(ot_infer_ctx_t *ctx, size_t nbytes) { return ot_arena_alloc((ot_arena_t *)ctx->impl, nbytes); }

@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "onnxtrain/onnxtrain.h"
+extern "C" {
+#include "runtime/arena.h"
+}
 
 namespace ot_test {
 
@@ -184,10 +187,11 @@ inline Result run_op(const Node &node, std::vector<Tensor> inputs, int n_outputs
     ictx.inputs = in_type_ptrs.data();
     ictx.n_outputs = n_outputs;
     ictx.outputs = out_ptrs.data();
-    std::vector<std::vector<unsigned char>> scratch;
-    ictx.impl = &scratch;
+    ot_arena_t *arena = ot_arena_create();
+    ictx.impl = arena;
     st = op->infer(&ictx);
     if (st) {
+        ot_arena_destroy(arena);
         res.error = ot_status_message(st);
         ot_status_free(st);
         ot_registry_destroy(reg);
@@ -227,6 +231,7 @@ inline Result run_op(const Node &node, std::vector<Tensor> inputs, int n_outputs
         std::memcpy(res.outputs[0].bytes.data(), in_views[0].data, res.outputs[0].bytes.size());
     dnnl_stream_destroy(stream);
     dnnl_engine_destroy(engine);
+    ot_arena_destroy(arena);
     ot_registry_destroy(reg);
     return res;
 }
