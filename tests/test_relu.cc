@@ -1,5 +1,6 @@
-// tests/test_relu.cc: Relu against its definition (example of an op test).
-#include "tests/op_harness.h"
+// tests/test_relu.cc: Relu against its definition and ONNX's cases
+// (the example of an op test).
+#include "tests/conformance_case.h"
 
 using namespace ot_test;
 
@@ -17,3 +18,5 @@ TEST(Relu, RefusesIntegerInput) {
     Result r = run_op(Node("Relu", 14), {Tensor::i64({2}, {1, -1})}, 1);
     EXPECT_NE(r.error.find("node 'test_node' (Relu)"), std::string::npos) << r.error;
 }
+
+TEST(Relu, ConformanceCase) { EXPECT_EQ(run_node_case("test_relu"), ""); }
