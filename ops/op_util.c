@@ -2,12 +2,23 @@
 #include "ops/op_util.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 void ot_assert_fail(const char *what, const char *file, int line) {
     fprintf(stderr, "onnxtrain: internal error: %s (%s:%d)\n", what, file, line);
     abort();
+}
+
+ot_status_t *ot_node_error(const ot_node_info_t *node, ot_code_t code, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ot_status_create(code, "node '%s' (%s%s%s): %s", node->name, node->domain ? node->domain : "",
+                            node->domain && *node->domain ? "::" : "", node->op_type, msg);
 }
 
 bool ot_broadcast_shape(const ot_shape_t *a, const ot_shape_t *b, ot_shape_t *out) {

@@ -7,11 +7,15 @@
 
 #include <string.h>
 
-/* Status naming the node; code INVALID_MODEL (shape/type problems) or as given. */
-#define OT_NODE_ERROR(node, code, fmt, ...)                                                   \
-    ot_status_create((code), "node '%s' (%s): " fmt, (node)->name, (node)->op_type, ##__VA_ARGS__)
-#define OT_INFER_ERROR(ctx, fmt, ...) OT_NODE_ERROR((ctx)->node, OT_ERR_INVALID_MODEL, fmt, ##__VA_ARGS__)
-#define OT_KERNEL_ERROR(k, fmt, ...) OT_NODE_ERROR((k)->node, OT_ERR_RUNTIME, fmt, ##__VA_ARGS__)
+/* Status naming the node: "node 'conv1' (Conv): <message>". */
+ot_status_t *ot_node_error(const ot_node_info_t *node, ot_code_t code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+#define OT_NODE_ERROR(node, code, ...) ot_node_error((node), (code), __VA_ARGS__)
+#define OT_INFER_ERROR(ctx, ...) ot_node_error((ctx)->node, OT_ERR_INVALID_MODEL, __VA_ARGS__)
+#define OT_KERNEL_ERROR(k, ...) ot_node_error((k)->node, OT_ERR_RUNTIME, __VA_ARGS__)
 
 /* Always-on internal invariant check: aborts with the message. Only for
  * conditions that cannot follow from input (those return a status). */
