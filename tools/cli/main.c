@@ -1,2 +1,45 @@
-/* placeholder replaced below */
-int main(void) { return 0; }
+/* tools/cli/main.c: the `onnxtrain` command line. Each subcommand lives in
+ * its own file (cmd_*.c); this file dispatches and prints usage. Errors go
+ * to stderr with exit status 1; usage errors exit with 2. */
+#include "tools/cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "run a model on input tensors (.pb or .npy) and write its outputs"},
+    {"inspect", cmd_inspect, "print a model's opsets, inputs, outputs, op histogram and parameter count"},
+    {"ops", cmd_ops, "list every registered op (opset, forward, backward, oneDNN)"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "onnxtrain %s: train and run ONNX models on CPUs\n\nusage: onnxtrain <command> [options]\n\n",
+            ot_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'onnxtrain <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("onnxtrain %s\n", ot_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "onnxtrain: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

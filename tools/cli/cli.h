@@ -1,0 +1,16 @@
+/* tools/cli/cli.h: shared helpers of the onnxtrain subcommands. */
+#ifndef ONNXTRAIN_CLI_H
+#define ONNXTRAIN_CLI_H
+
+#include "onnxtrain/onnxtrain.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_ops(int argc, char **argv);
+
+/* Prints "onnxtrain: <what>: <message>" to stderr, frees st, returns 1. */
+int cli_fail(ot_status_t *st, const char *what);
+/* Prints a one-line summary of a tensor: dtype, shape, first values. */
+void cli_print_tensor(const char *name, const ot_tensor_t *t);
+
+#endif
