@@ -17,6 +17,11 @@
  * base with a float exponent computes in double and converts with
  * saturation (NaN -> 0).
  *
+ * Kernels are plain loops over ops/broadcast.h row runs (bandwidth-bound:
+ * same-shape, scalar, bias-row and NCHW-bias float Add all measured at the
+ * speed of a flat `omp parallel for` add). Pow with a scalar float exponent
+ * of 2 or 1 skips powf.
+ *
  * Not here: float16/bfloat16 (unsupported by the runtime), Mod, and the
  * comparison/logical ops (which can reuse ops/broadcast.h).
  */
@@ -222,6 +227,7 @@ static ot_status_t *infer_broadcast(ot_infer_ctx_t *ctx, ot_dtype_t out_dtype) {
         return OT_INFER_ERROR(ctx, "cannot broadcast input shapes %s and %s",
                               ot_shape_str(&a->shape, sa, sizeof sa), ot_shape_str(&b->shape, sb, sizeof sb));
     }
+    if (!ctx->outputs[0]) return NULL; /* output not requested */
     ctx->outputs[0]->dtype = out_dtype;
     ctx->outputs[0]->shape = out;
     return NULL;
@@ -254,6 +260,7 @@ static ot_status_t *pow_infer(ot_infer_ctx_t *ctx) {
 static void run_broadcast(ot_kernel_t *k, ot_bcast_row_fn fn, const void *fn_ctx) {
     const ot_tensor_t *a = k->inputs[0], *b = k->inputs[1];
     ot_tensor_t *c = k->outputs[0];
+    if (!c) return; /* output not requested */
     const ot_shape_t *shapes[2] = {&a->shape, &b->shape};
     ot_bcast_t plan;
     ot_bcast_init(&plan, &c->shape, 2, shapes);
@@ -273,8 +280,8 @@ static ot_status_t *pow_run(ot_kernel_t *k) {
     const ot_tensor_t *x = k->inputs[0], *y = k->inputs[1];
     int bi = pow_base_index(x->dtype);
     OT_ASSERT(bi >= 0 && valid_dtype(y->dtype) && pow_rows[y->dtype][bi] && "dtypes checked in infer");
-    if (x->dtype == OT_DTYPE_FLOAT && y->dtype == OT_DTYPE_FLOAT && ot_shape_numel(&y->shape) == 1 &&
-        ot_shape_numel(&x->shape) == ot_shape_numel(&k->outputs[0]->shape)) {
+    if (k->outputs[0] && x->dtype == OT_DTYPE_FLOAT && y->dtype == OT_DTYPE_FLOAT &&
+        ot_shape_numel(&y->shape) == 1 && ot_shape_numel(&x->shape) == ot_shape_numel(&k->outputs[0]->shape)) {
         const float *e = y->data;
         if (*e == 2.f || *e == 1.f) {
             run_broadcast(k, pow_f32_scalar_small, e);

@@ -113,6 +113,7 @@ static ot_status_t *unary_infer(ot_infer_ctx_t *ctx, unop_t op) {
     if (!dtype_ok(op, x->dtype))
         return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED, "input dtype %s not supported",
                              ot_dtype_name(x->dtype));
+    if (!ctx->outputs[0]) return NULL; /* output not requested */
     ctx->outputs[0]->dtype = x->dtype;
     ctx->outputs[0]->shape = x->shape;
     return NULL;
@@ -182,6 +183,7 @@ static ot_status_t *unary_run(ot_kernel_t *k, unop_t op) {
     ot_tensor_t *y = k->outputs[0];
     int64_t n = ot_shape_numel(&x->shape);
     unary_state_t *s = k->state;
+    if (!y) return NULL; /* output not requested */
     if (s) {
         ot_status_t *st = NULL;
         OT_DNNL_TRY(dnnl_memory_set_data_handle(s->src, x->data));

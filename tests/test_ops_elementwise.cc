@@ -35,13 +35,15 @@ using Dims = std::vector<int64_t>;
 
 int64_t numel(const Dims &d) {
     int64_t n = 1;
-    for (int64_t x : d) n *= x;
+    for (int64_t x : d)
+        n *= x;
     return n;
 }
 
 std::string dims_str(const Dims &d) {
     std::string s = "(";
-    for (size_t i = 0; i < d.size(); i++) s += (i ? "," : "") + std::to_string(d[i]);
+    for (size_t i = 0; i < d.size(); i++)
+        s += (i ? "," : "") + std::to_string(d[i]);
     return s + ")";
 }
 
@@ -65,7 +67,8 @@ int64_t src_index(const Dims &out, const Dims &in, int64_t o) {
         o /= out[d];
         int di = d - ((int)out.size() - (int)in.size());
         if (di >= 0) {
-            if (in[di] != 1) idx += i * stride;
+            if (in[di] != 1)
+                idx += i * stride;
             stride *= in[di];
         }
     }
@@ -77,8 +80,10 @@ template <typename T> std::vector<T> random_vec(int64_t n, std::mt19937 &rng, do
     std::vector<T> v((size_t)n);
     for (auto &x : v) {
         double r = u(rng);
-        if (std::is_integral<T>::value) x = (T)(int64_t)std::llround(r);
-        else x = (T)r;
+        if (std::is_integral<T>::value)
+            x = (T)(int64_t)std::llround(r);
+        else
+            x = (T)r;
     }
     return v;
 }
@@ -90,14 +95,17 @@ void expect_close(const std::vector<T> &got, const std::vector<double> &ref, dou
     ASSERT_EQ(got.size(), ref.size()) << label;
     for (size_t i = 0; i < got.size(); i++) {
         double g = (double)got[i], e = ref[i];
-        if (std::isnan(e) && std::isnan(g)) continue;
-        if (std::isinf(e) && g == e) continue;
+        if (std::isnan(e) && std::isnan(g))
+            continue;
+        if (std::isinf(e) && g == e)
+            continue;
         ASSERT_LE(std::fabs(g - e), atol + rtol * std::fabs(e))
             << label << ": element " << i << " got " << g << " expected " << e;
     }
 }
 
-template <typename T> void expect_equal(const std::vector<T> &got, const std::vector<T> &ref, const std::string &label) {
+template <typename T>
+void expect_equal(const std::vector<T> &got, const std::vector<T> &ref, const std::string &label) {
     ASSERT_EQ(got.size(), ref.size()) << label;
     for (size_t i = 0; i < got.size(); i++)
         ASSERT_EQ(got[i], ref[i]) << label << ": element " << i << " got " << +got[i] << " expected " << +ref[i];
@@ -116,7 +124,8 @@ template <typename T, typename F>
 std::vector<T> ref_binary(const Dims &da, const std::vector<T> &a, const Dims &db, const std::vector<T> &b, F f) {
     Dims out = bcast_dims(da, db);
     std::vector<T> r((size_t)numel(out));
-    for (int64_t o = 0; o < numel(out); o++) r[o] = f(a[src_index(out, da, o)], b[src_index(out, db, o)]);
+    for (int64_t o = 0; o < numel(out); o++)
+        r[o] = f(a[src_index(out, da, o)], b[src_index(out, db, o)]);
     return r;
 }
 
@@ -126,8 +135,10 @@ template <typename T> T wrap_add(T x, T y) { return (T)(uint64_t)((uint64_t)(U<T
 template <typename T> T wrap_sub(T x, T y) { return (T)(uint64_t)((uint64_t)(U<T>)x - (uint64_t)(U<T>)y); }
 template <typename T> T wrap_mul(T x, T y) { return (T)(uint64_t)((uint64_t)(U<T>)x * (uint64_t)(U<T>)y); }
 template <typename T> T trunc_div(T x, T y) {
-    if (y == 0) return 0;
-    if (std::is_signed<T>::value && y == (T)-1) return wrap_sub<T>(0, x);
+    if (y == 0)
+        return 0;
+    if (std::is_signed<T>::value && y == (T)-1)
+        return wrap_sub<T>(0, x);
     return (T)(x / y); // C++ truncates toward zero
 }
 
@@ -135,12 +146,27 @@ const char *kArithOps[] = {"Add", "Sub", "Mul", "Div"};
 
 // Shape pairs: same, bias row, column, scalar, rank 0, both ways, zero-size.
 const std::vector<std::pair<Dims, Dims>> kShapePairs = {
-    {{3, 4, 5}, {3, 4, 5}}, {{2, 3, 4}, {3, 1}},    {{1}, {2, 3}},          {{2, 3}, {1}},
-    {{}, {2, 3}},           {{2, 3}, {}},           {{}, {}},               {{5, 1, 3}, {1, 4, 1}},
-    {{2, 3, 4}, {4}},       {{4}, {2, 3, 4}},       {{3, 1, 5}, {3, 4, 5}}, {{2, 1, 3, 1}, {1, 5, 1, 2}},
-    {{4, 0, 3}, {1, 3}},    {{0}, {}},              {{1, 1}, {1}},          {{7, 1}, {1, 1}},
+    {{3, 4, 5}, {3, 4, 5}},
+    {{2, 3, 4}, {3, 1}},
+    {{1}, {2, 3}},
+    {{2, 3}, {1}},
+    {{}, {2, 3}},
+    {{2, 3}, {}},
+    {{}, {}},
+    {{5, 1, 3}, {1, 4, 1}},
+    {{2, 3, 4}, {4}},
+    {{4}, {2, 3, 4}},
+    {{3, 1, 5}, {3, 4, 5}},
+    {{2, 1, 3, 1}, {1, 5, 1, 2}},
+    {{4, 0, 3}, {1, 3}},
+    {{0}, {}},
+    {{1, 1}, {1}},
+    {{7, 1}, {1, 1}},
     // Large enough for the parallel path, with odd sizes and broadcasts.
-    {{257, 301}, {257, 301}}, {{129, 513}, {513}}, {{129, 513}, {129, 1}}, {{33, 1, 1025}, {1, 7, 1}},
+    {{257, 301}, {257, 301}},
+    {{129, 513}, {513}},
+    {{129, 513}, {129, 1}},
+    {{33, 1, 1025}, {1, 7, 1}},
     {{100003}, {}},
 };
 
@@ -152,7 +178,8 @@ template <typename T> void check_float_arith(double rtol) {
         const Dims &da = sp.first, &db = sp.second;
         auto a = random_vec<T>(numel(da), rng, -3, 3);
         auto b = random_vec<T>(numel(db), rng, 0.5, 4); // away from 0 for Div
-        for (int k = 0; k < (int)(numel(db)); k += 3) b[k] = -b[k];
+        for (int k = 0; k < (int)(numel(db)); k += 3)
+            b[k] = -b[k];
         for (const char *op : kArithOps) {
             std::string label = std::string(op) + " " + dims_str(da) + " " + dims_str(db);
             Result r = run_binary(op, 14, da, a, db, b);
@@ -160,10 +187,14 @@ template <typename T> void check_float_arith(double rtol) {
             EXPECT_EQ(r.outputs[0].dims, bcast_dims(da, db)) << label;
             EXPECT_EQ(r.outputs[0].dtype, DT<T>::v) << label;
             std::function<T(T, T)> f;
-            if (!strcmp(op, "Add")) f = [](T x, T y) { return (T)(x + y); };
-            if (!strcmp(op, "Sub")) f = [](T x, T y) { return (T)(x - y); };
-            if (!strcmp(op, "Mul")) f = [](T x, T y) { return (T)(x * y); };
-            if (!strcmp(op, "Div")) f = [](T x, T y) { return (T)(x / y); };
+            if (!strcmp(op, "Add"))
+                f = [](T x, T y) { return (T)(x + y); };
+            if (!strcmp(op, "Sub"))
+                f = [](T x, T y) { return (T)(x - y); };
+            if (!strcmp(op, "Mul"))
+                f = [](T x, T y) { return (T)(x * y); };
+            if (!strcmp(op, "Div"))
+                f = [](T x, T y) { return (T)(x / y); };
             auto ref = ref_binary<T>(da, a, db, b, f);
             expect_close(r.outputs[0].vec<T>(), std::vector<double>(ref.begin(), ref.end()), 0, rtol, label);
         }
@@ -197,24 +228,34 @@ TEST(ElementwiseBinary, AllOpsetsServed) {
 template <typename T> void check_int_arith() {
     std::mt19937 rng(7);
     double lo = std::is_signed<T>::value ? -120.0 : 0.0, hi = 250.0;
-    if (sizeof(T) == 1) hi = std::is_signed<T>::value ? 127 : 255;
+    if (sizeof(T) == 1)
+        hi = std::is_signed<T>::value ? 127 : 255;
     for (const auto &sp : kShapePairs) {
         const Dims &da = sp.first, &db = sp.second;
         auto a = random_vec<T>(numel(da), rng, lo, hi);
         auto b = random_vec<T>(numel(db), rng, lo, hi);
         // Extremes, to exercise wrap-around and the division corner cases.
-        if (!a.empty()) a[0] = std::numeric_limits<T>::min();
-        if (a.size() > 1) a[1] = std::numeric_limits<T>::max();
-        if (!b.empty()) b[0] = std::is_signed<T>::value ? (T)-1 : (T)0;
-        if (b.size() > 1) b[1] = 0;
-        if (b.size() > 2) b[2] = std::numeric_limits<T>::max();
+        if (!a.empty())
+            a[0] = std::numeric_limits<T>::min();
+        if (a.size() > 1)
+            a[1] = std::numeric_limits<T>::max();
+        if (!b.empty())
+            b[0] = std::is_signed<T>::value ? (T)-1 : (T)0;
+        if (b.size() > 1)
+            b[1] = 0;
+        if (b.size() > 2)
+            b[2] = std::numeric_limits<T>::max();
         for (const char *op : kArithOps) {
-            std::string label = std::string(op) + "<" + ot_dtype_name(DT<T>::v) + "> " + dims_str(da) + " " + dims_str(db);
+            std::string label =
+                std::string(op) + "<" + ot_dtype_name(DT<T>::v) + "> " + dims_str(da) + " " + dims_str(db);
             Result r = run_binary(op, 14, da, a, db, b);
             ASSERT_EQ(r.error, "") << label;
             EXPECT_EQ(r.outputs[0].dims, bcast_dims(da, db)) << label;
-            T (*f)(T, T) = !strcmp(op, "Add") ? wrap_add<T> : !strcmp(op, "Sub") ? wrap_sub<T>
-                           : !strcmp(op, "Mul") ? wrap_mul<T> : trunc_div<T>;
+            T (*f)
+            (T, T) = !strcmp(op, "Add")   ? wrap_add<T>
+                     : !strcmp(op, "Sub") ? wrap_sub<T>
+                     : !strcmp(op, "Mul") ? wrap_mul<T>
+                                          : trunc_div<T>;
             expect_equal(r.outputs[0].vec<T>(), ref_binary<T>(da, a, db, b, f), label);
         }
     }
@@ -231,8 +272,7 @@ TEST(ElementwiseBinary, Uint64) { check_int_arith<uint64_t>(); }
 
 // The documented integer Div semantics, spelled out.
 TEST(ElementwiseBinary, IntDivTruncatesTowardZero) {
-    Result r = run_binary<int32_t, int32_t>("Div", 14, {6}, {7, -7, 7, -7, INT32_MIN, 5}, {6},
-                                            {2, 2, -2, -2, -1, 0});
+    Result r = run_binary<int32_t, int32_t>("Div", 14, {6}, {7, -7, 7, -7, INT32_MIN, 5}, {6}, {2, 2, -2, -2, -1, 0});
     ASSERT_EQ(r.error, "");
     expect_equal(r.outputs[0].vec<int32_t>(), {3, -3, -3, 3, INT32_MIN, 0}, "int32 div");
     r = run_binary<uint8_t, uint8_t>("Div", 14, {3}, {255, 7, 9}, {3}, {2, 0, 10});
@@ -266,11 +306,11 @@ TEST(ElementwiseBinary, RejectsMixedAndUnsupportedDtypes) {
     Result r = run_binary<float, double>("Mul", 14, {2}, {1.f, 2.f}, {2}, {1.0, 2.0});
     EXPECT_NE(r.error.find("node 'test_node' (Mul): input dtypes differ: float32 and float64"), std::string::npos)
         << r.error;
-    r = run_op(Node("Sub", 14), {Tensor::of<uint8_t>(OT_DTYPE_BOOL, {1}, {1}), Tensor::of<uint8_t>(OT_DTYPE_BOOL, {1}, {1})}, 1);
+    r = run_op(Node("Sub", 14),
+               {Tensor::of<uint8_t>(OT_DTYPE_BOOL, {1}, {1}), Tensor::of<uint8_t>(OT_DTYPE_BOOL, {1}, {1})}, 1);
     EXPECT_NE(r.error.find("node 'test_node' (Sub): input dtype bool not supported"), std::string::npos) << r.error;
     r = run_binary<uint8_t, float>("Pow", 15, {1}, {2}, {1}, {2.f});
-    EXPECT_NE(r.error.find("node 'test_node' (Pow): base (X) dtype uint8 not supported"), std::string::npos)
-        << r.error;
+    EXPECT_NE(r.error.find("node 'test_node' (Pow): base (X) dtype uint8 not supported"), std::string::npos) << r.error;
     r = run_op(Node("Pow", 15), {Tensor::f32({1}, {2.f}), Tensor::of<uint8_t>(OT_DTYPE_BOOL, {1}, {1})}, 1);
     EXPECT_NE(r.error.find("node 'test_node' (Pow): exponent (Y) dtype bool not supported"), std::string::npos)
         << r.error;
@@ -295,7 +335,7 @@ TEST(ElementwiseBinary, InferWithUnknownDims) {
     info.opset = 14;
     ot_tensor_t a{}, b{}, c{};
     a.dtype = b.dtype = OT_DTYPE_FLOAT;
-    a.shape.rank = 2, a.shape.dims[0] = -1, a.shape.dims[1] = 3; // (?, 3)
+    a.shape.rank = 2, a.shape.dims[0] = -1, a.shape.dims[1] = 3;                      // (?, 3)
     b.shape.rank = 3, b.shape.dims[0] = 4, b.shape.dims[1] = 1, b.shape.dims[2] = -1; // (4, 1, ?)
     const ot_tensor_t *ins[2] = {&a, &b};
     ot_tensor_t *outs[1] = {&c};
@@ -320,8 +360,9 @@ TEST(ElementwiseBinary, InferWithUnknownDims) {
     b.shape.rank = 2, b.shape.dims[0] = 5, b.shape.dims[1] = 4; // (5, 4) vs (?, 3)
     st = op->infer(&ctx);
     ASSERT_NE(st, nullptr);
-    EXPECT_NE(std::string(ot_status_message(st)).find("node 'n1' (Add): cannot broadcast input shapes (?, 3) and (5, 4)"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(ot_status_message(st)).find("node 'n1' (Add): cannot broadcast input shapes (?, 3) and (5, 4)"),
+        std::string::npos)
         << ot_status_message(st);
     ot_status_free(st);
 }
@@ -333,14 +374,17 @@ TEST(ElementwiseBinary, InferWithUnknownDims) {
 // float exponent in double, truncated).
 template <typename B, typename E> B ref_pow(B x, E y) {
     if constexpr (std::is_floating_point<B>::value) {
-        if (std::is_same<B, float>::value && std::is_same<E, float>::value) return (B)std::pow((float)x, (float)y);
+        if (std::is_same<B, float>::value && std::is_same<E, float>::value)
+            return (B)std::pow((float)x, (float)y);
         return (B)std::pow((double)x, (double)y);
     } else if constexpr (std::is_floating_point<E>::value) {
         return (B)std::trunc(std::pow((double)x, (double)y));
     } else {
-        if ((double)y < 0) return x == 1 ? 1 : x == -1 ? (((int64_t)y & 1) ? -1 : 1) : 0;
+        if ((double)y < 0)
+            return x == 1 ? 1 : x == -1 ? (((int64_t)y & 1) ? -1 : 1) : 0;
         B r = 1;
-        for (uint64_t i = 0; i < (uint64_t)y; i++) r = wrap_mul<B>(r, x);
+        for (uint64_t i = 0; i < (uint64_t)y; i++)
+            r = wrap_mul<B>(r, x);
         return r;
     }
 }
@@ -349,7 +393,8 @@ template <typename B, typename E> void check_pow(double blo, double bhi, double 
     std::mt19937 rng(3);
     for (const auto &sp : kShapePairs) {
         const Dims &da = sp.first, &db = sp.second;
-        if (numel(da) > 5000 || numel(db) > 5000) continue; // the reference is slow for big ints
+        if (numel(da) > 5000 || numel(db) > 5000)
+            continue; // the reference is slow for big ints
         auto x = random_vec<B>(numel(da), rng, blo, bhi);
         auto y = random_vec<E>(numel(db), rng, elo, ehi);
         std::string label = std::string("Pow<") + ot_dtype_name(DT<B>::v) + "," + ot_dtype_name(DT<E>::v) + "> " +
@@ -387,7 +432,8 @@ TEST(ElementwisePow, IntegerCorners) {
     // 3^40 wraps modulo 2^64.
     int64_t w = ref_pow<int64_t, int64_t>(3, 40);
     expect_equal(r.outputs[0].vec<int64_t>(), {0, 1, -1, 1, 1, w}, "int64 pow");
-    r = run_binary<int32_t, float>("Pow", 15, {6}, {2, -8, 10, 4, 0, -10}, {6}, {0.5f, 1.f / 3.f, 40.f, -1.f, -1.f, 41.f});
+    r = run_binary<int32_t, float>("Pow", 15, {6}, {2, -8, 10, 4, 0, -10}, {6},
+                                   {0.5f, 1.f / 3.f, 40.f, -1.f, -1.f, 41.f});
     ASSERT_EQ(r.error, "");
     // sqrt(2) -> 1, (-8)^(1/3) is NaN -> 0, 10^40 saturates, 4^-1 -> 0,
     // 0^-1 = inf saturates, (-10)^41 saturates low.
@@ -405,7 +451,8 @@ TEST(ElementwisePow, ScalarSquareAndIdentity) {
             Result r = run_binary<float, float>("Pow", 15, {n}, x, {}, {e});
             ASSERT_EQ(r.error, "");
             std::vector<double> ref(x.size());
-            for (size_t i = 0; i < x.size(); i++) ref[i] = std::pow(x[i], e);
+            for (size_t i = 0; i < x.size(); i++)
+                ref[i] = std::pow(x[i], e);
             expect_close(r.outputs[0].vec<float>(), ref, 0, 1e-6, "pow scalar " + std::to_string(e));
         }
 }
@@ -438,9 +485,10 @@ template <typename T> void check_unary(double rtol, double atol) {
         for (const Dims &d : std::vector<Dims>{{}, {0, 3}, {7}, {3, 5, 7}, {4096}, {17, 1031}, {100003}}) {
             auto x = random_vec<T>(numel(d), rng, u.lo, u.hi);
             // Specials: large |x| (sigmoid/exp/tanh saturation), zeros, inf.
-            const T specials[] = {(T)0, (T)-0.0, (T)1, (T)-1, (T)1000, (T)-1000, (T)88, (T)-88, (T)1e-3, (T)-1e-3,
-                                  (T)INFINITY, (T)-INFINITY, (T)20, (T)-20, (T)-1e-30, (T)1e-30};
-            for (size_t i = 0; i < x.size() && i < sizeof specials / sizeof specials[0]; i++) x[i] = specials[i];
+            const T specials[] = {(T)0,    (T)-0.0,  (T)1,        (T)-1,        (T)1000, (T)-1000, (T)88,     (T)-88,
+                                  (T)1e-3, (T)-1e-3, (T)INFINITY, (T)-INFINITY, (T)20,   (T)-20,   (T)-1e-30, (T)1e-30};
+            for (size_t i = 0; i < x.size() && i < sizeof specials / sizeof specials[0]; i++)
+                x[i] = specials[i];
             Result r = run_op(Node(u.op, 13), {Tensor::of(DT<T>::v, d, x)}, 1);
             std::string label = std::string(u.op) + "<" + ot_dtype_name(DT<T>::v) + "> " + dims_str(d);
             ASSERT_EQ(r.error, "") << label;
@@ -450,7 +498,8 @@ template <typename T> void check_unary(double rtol, double atol) {
             for (size_t i = 0; i < x.size(); i++) {
                 ref[i] = u.ref((double)x[i]);
                 // The float result of an exact value rounds: compare to that.
-                if (std::is_same<T, float>::value) ref[i] = (double)(float)ref[i];
+                if (std::is_same<T, float>::value)
+                    ref[i] = (double)(float)ref[i];
             }
             expect_close(r.outputs[0].vec<T>(), ref, atol, rtol, label);
         }
@@ -464,14 +513,17 @@ TEST(ElementwiseUnary, DoubleMatchesLibm) { check_unary<double>(1e-15, 1e-300); 
 TEST(ElementwiseUnary, SigmoidSaturatesWithoutNan) {
     for (int64_t n : {4, 8192}) {
         std::vector<float> x((size_t)n);
-        for (int64_t i = 0; i < n; i++) x[i] = (i % 4 == 0) ? 1e4f : (i % 4 == 1) ? -1e4f : (i % 4 == 2) ? 100.f : -100.f;
+        for (int64_t i = 0; i < n; i++)
+            x[i] = (i % 4 == 0) ? 1e4f : (i % 4 == 1) ? -1e4f : (i % 4 == 2) ? 100.f : -100.f;
         Result r = run_op(Node("Sigmoid", 13), {Tensor::f32({n}, x)}, 1);
         ASSERT_EQ(r.error, "");
         auto y = r.outputs[0].vec<float>();
         for (int64_t i = 0; i < n; i++) {
             ASSERT_FALSE(std::isnan(y[i])) << i;
-            if (x[i] > 0) EXPECT_EQ(y[i], 1.f) << i;
-            else EXPECT_LE(y[i], 4e-44f) << i; // e^-100 is 3.7e-44: denormal in float
+            if (x[i] > 0)
+                EXPECT_EQ(y[i], 1.f) << i;
+            else
+                EXPECT_LE(y[i], 4e-44f) << i; // e^-100 is 3.7e-44: denormal in float
         }
     }
 }
@@ -481,7 +533,8 @@ template <typename T> void check_neg_int() {
     Result r = run_op(Node("Neg", 13), {Tensor::of(DT<T>::v, {7}, x)}, 1);
     ASSERT_EQ(r.error, "");
     std::vector<T> ref;
-    for (T v : x) ref.push_back(wrap_sub<T>(0, v));
+    for (T v : x)
+        ref.push_back(wrap_sub<T>(0, v));
     expect_equal(r.outputs[0].vec<T>(), ref, std::string("Neg<") + ot_dtype_name(DT<T>::v) + ">");
 }
 
