@@ -4,9 +4,20 @@
 
 /* ---- elementwise: unary math and activations (ops/unary.c, ops/activations.c) ---- */
 OT_OP(ot_op_Relu_6)
+OT_OP(ot_op_Sqrt_6)
+OT_OP(ot_op_Exp_6)
+OT_OP(ot_op_Log_6)
+OT_OP(ot_op_Neg_6)
+OT_OP(ot_op_Sigmoid_6)
+OT_OP(ot_op_Tanh_6)
 
 
 /* ---- elementwise: binary with broadcasting (ops/binary.c ...) ---- */
+OT_OP(ot_op_Add_7)
+OT_OP(ot_op_Sub_7)
+OT_OP(ot_op_Mul_7)
+OT_OP(ot_op_Div_7)
+OT_OP(ot_op_Pow_7)
 
 
 /* ---- dense: Gemm, MatMul, Softmax, LogSoftmax, reductions ---- */
