@@ -189,21 +189,21 @@ static ot_status_t *gemm_setup(ot_kernel_t *k) {
 }
 
 /* Y (M, N) = alpha * A' B' + beta * C, accumulating in double. */
-#define GEMM_REF(T)                                                                                   \
-    static void gemm_ref_##T(const gemm_state_t *s, const T *a, const T *b, const T *c, T *y) {       \
-        int64_t m_ = s->m, n_ = s->n, k_ = s->k;                                                      \
-        /* A'[i, p] = a[i * a_rs + p * a_cs], B'[p, j] = b[p * b_rs + j * b_cs] */                    \
-        int64_t a_rs = s->trans_a ? 1 : k_, a_cs = s->trans_a ? m_ : 1;                               \
-        int64_t b_rs = s->trans_b ? 1 : n_, b_cs = s->trans_b ? k_ : 1;                               \
-        _Pragma("omp parallel for if (m_ * n_ * k_ > 32768)") for (int64_t i = 0; i < m_; i++) {     \
-            for (int64_t j = 0; j < n_; j++) {                                                        \
-                double acc = 0;                                                                       \
+#define GEMM_REF(T)                                                                                              \
+    static void gemm_ref_##T(const gemm_state_t *s, const T *a, const T *b, const T *c, T *y) {                  \
+        int64_t m_ = s->m, n_ = s->n, k_ = s->k;                                                                 \
+        /* A'[i, p] = a[i * a_rs + p * a_cs], B'[p, j] = b[p * b_rs + j * b_cs] */                               \
+        int64_t a_rs = s->trans_a ? 1 : k_, a_cs = s->trans_a ? m_ : 1;                                          \
+        int64_t b_rs = s->trans_b ? 1 : n_, b_cs = s->trans_b ? k_ : 1;                                          \
+        _Pragma("omp parallel for if (m_ * n_ * k_ > 32768)") for (int64_t i = 0; i < m_; i++) {                 \
+            for (int64_t j = 0; j < n_; j++) {                                                                   \
+                double acc = 0;                                                                                  \
                 for (int64_t p = 0; p < k_; p++) acc += (double)a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs]; \
-                double v = s->alpha * acc;                                                            \
-                if (s->use_c) v += (double)s->beta * c[i * s->c_rs + j * s->c_cs];                    \
-                y[i * n_ + j] = (T)v;                                                                 \
-            }                                                                                         \
-        }                                                                                             \
+                double v = s->alpha * acc;                                                                       \
+                if (s->use_c) v += (double)s->beta * c[i * s->c_rs + j * s->c_cs];                               \
+                y[i * n_ + j] = (T)v;                                                                            \
+            }                                                                                                    \
+        }                                                                                                        \
     }
 GEMM_REF(float)
 GEMM_REF(double)
@@ -249,21 +249,21 @@ fail:
     return st;
 }
 
-#define GEMM_RECORD(VER, MIN_IN)                                                                      \
-    const ot_op_def_t ot_op_Gemm_##VER = {                                                            \
-        .abi_version = OT_PLUGIN_ABI_VERSION,                                                         \
-        .domain = "",                                                                                 \
-        .op_type = "Gemm",                                                                            \
-        .since_version = VER,                                                                         \
-        .min_inputs = MIN_IN, .max_inputs = 3,                                                        \
-        .min_outputs = 1, .max_outputs = 1,                                                           \
-        .attrs = gemm_attrs,                                                                          \
-        .flags = OT_OP_ONEDNN,                                                                        \
-        .infer = gemm_infer,                                                                          \
-        .setup = gemm_setup,                                                                          \
-        .run = gemm_run,                                                                              \
-        .release = gemm_release,                                                                      \
-        .doc = "Y = alpha * op(A) op(B) + beta * C, C broadcast to (M, N)",                           \
+#define GEMM_RECORD(VER, MIN_IN)                                                                    \
+    const ot_op_def_t ot_op_Gemm_##VER = {                                                          \
+        .abi_version = OT_PLUGIN_ABI_VERSION,                                                       \
+        .domain = "",                                                                               \
+        .op_type = "Gemm",                                                                          \
+        .since_version = VER,                                                                       \
+        .min_inputs = MIN_IN, .max_inputs = 3,                                                      \
+        .min_outputs = 1, .max_outputs = 1,                                                         \
+        .attrs = gemm_attrs,                                                                        \
+        .flags = OT_OP_ONEDNN,                                                                      \
+        .infer = gemm_infer,                                                                        \
+        .setup = gemm_setup,                                                                        \
+        .run = gemm_run,                                                                            \
+        .release = gemm_release,                                                                    \
+        .doc = "Y = alpha * op(A) op(B) + beta * C, C broadcast to (M, N)",                         \
     };
 
 /* 7: C unidirectionally broadcast; 9: more types; 11: C optional; 13: bf16. */

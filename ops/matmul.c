@@ -32,7 +32,8 @@ static ot_status_t *matmul_shapes(const ot_node_info_t *node, const ot_shape_t *
     int64_t kb = rb >= 2 ? b->dims[rb - 2] : b->dims[0];
     d->n = rb >= 2 ? b->dims[rb - 1] : 1;
     if (d->k >= 0 && kb >= 0 && d->k != kb)
-        return OT_NODE_ERROR(node, OT_ERR_INVALID_MODEL, "inner dimensions differ: A %s has K = %lld, B %s has K = %lld",
+        return OT_NODE_ERROR(node, OT_ERR_INVALID_MODEL,
+                             "inner dimensions differ: A %s has K = %lld, B %s has K = %lld",
                              ot_shape_str(a, sa, sizeof sa), (long long)d->k, ot_shape_str(b, sb, sizeof sb),
                              (long long)kb);
     if (d->k < 0) d->k = kb;
@@ -181,8 +182,8 @@ static ot_status_t *matmul_setup(ot_kernel_t *k) {
 /* Y rows of all batches in parallel; ACC: double for floats, uint64_t for
  * integers (wraps like two's complement without signed overflow). */
 #define MATMUL_REF(NAME, T, ACC)                                                                     \
-    static void matmul_ref_##NAME(const matmul_state_t *s, const T *a, const T *b, T *y) {          \
-        int64_t m_ = s->m, k_ = s->k, n_ = s->n, rows = s->nb * s->m;                               \
+    static void matmul_ref_##NAME(const matmul_state_t *s, const T *a, const T *b, T *y) {           \
+        int64_t m_ = s->m, k_ = s->k, n_ = s->n, rows = s->nb * s->m;                                \
         _Pragma("omp parallel for if (rows * n_ * k_ > 32768)") for (int64_t r = 0; r < rows; r++) { \
             int64_t bi = r / m_, i = r % m_;                                                         \
             const T *ar = a + s->a_off[bi] + i * k_; /* (K) */                                       \
@@ -190,7 +191,7 @@ static ot_status_t *matmul_setup(ot_kernel_t *k) {
             T *yr = y + r * n_;                      /* (N) */                                       \
             for (int64_t j = 0; j < n_; j++) {                                                       \
                 ACC acc = 0;                                                                         \
-                for (int64_t p = 0; p < k_; p++) acc += (ACC)ar[p] * (ACC)bm[p * n_ + j];           \
+                for (int64_t p = 0; p < k_; p++) acc += (ACC)ar[p] * (ACC)bm[p * n_ + j];            \
                 yr[j] = (T)acc;                                                                      \
             }                                                                                        \
         }                                                                                            \
@@ -227,20 +228,20 @@ fail:
     return st;
 }
 
-#define MATMUL_RECORD(VER)                                                                            \
-    const ot_op_def_t ot_op_MatMul_##VER = {                                                          \
-        .abi_version = OT_PLUGIN_ABI_VERSION,                                                         \
-        .domain = "",                                                                                 \
-        .op_type = "MatMul",                                                                          \
-        .since_version = VER,                                                                         \
-        .min_inputs = 2, .max_inputs = 2,                                                             \
-        .min_outputs = 1, .max_outputs = 1,                                                           \
-        .flags = OT_OP_ONEDNN,                                                                        \
-        .infer = matmul_infer,                                                                        \
-        .setup = matmul_setup,                                                                        \
-        .run = matmul_run,                                                                            \
-        .release = matmul_release,                                                                    \
-        .doc = "numpy.matmul: Y[..., i, j] = sum_p A[..., i, p] B[..., p, j], batch dims broadcast",  \
+#define MATMUL_RECORD(VER)                                                                           \
+    const ot_op_def_t ot_op_MatMul_##VER = {                                                         \
+        .abi_version = OT_PLUGIN_ABI_VERSION,                                                        \
+        .domain = "",                                                                                \
+        .op_type = "MatMul",                                                                         \
+        .since_version = VER,                                                                        \
+        .min_inputs = 2, .max_inputs = 2,                                                            \
+        .min_outputs = 1, .max_outputs = 1,                                                          \
+        .flags = OT_OP_ONEDNN,                                                                       \
+        .infer = matmul_infer,                                                                       \
+        .setup = matmul_setup,                                                                       \
+        .run = matmul_run,                                                                           \
+        .release = matmul_release,                                                                   \
+        .doc = "numpy.matmul: Y[..., i, j] = sum_p A[..., i, p] B[..., p, j], batch dims broadcast", \
     };
 
 /* MatMul-9 and -13 only added types (integers, bfloat16): the semantics are

@@ -7,9 +7,9 @@
  * ReduceSum-13 on, where they are the optional int64 input 1 and
  * noop_with_empty_axes = 1 makes empty axes the identity.
  *
- * float32 runs on oneDNN's reduction primitive; float64, int32 and int64
- * (and what oneDNN refuses) on a reference loop accumulating in double or
- * int64. Adding ReduceMax/Min/Prod/L1/L2/...: a reduce_kind_t value with its
+ * float32 runs on oneDNN's reduction primitive where it has a jitted kernel
+ * (trailing axes); float64, int32, int64 and the rest on our loops,
+ * accumulating in double or int64. Adding ReduceMax/Min/Prod/L1/L2/...: a reduce_kind_t value with its
  * cases in reduce_init/step/final, a row of reduce_ops[] and REDUCE_RECORD
  * lines (mind where its axes became an input: opset 18 for most). */
 #include "ops/dnnl_util.h"
@@ -156,6 +156,7 @@ typedef struct reduce_state {
     int nk, nr;
     int64_t k_dims[OT_MAX_RANK], k_str[OT_MAX_RANK];
     int64_t r_dims[OT_MAX_RANK], r_str[OT_MAX_RANK];
+    bool lanes;            /* innermost axis kept: reduce whole rows of lanes at once */
     dnnl_primitive_t prim; /* NULL: reference loop */
     dnnl_memory_t src, dst;
 } reduce_state_t;
@@ -222,6 +223,7 @@ static ot_status_t *reduce_setup(ot_kernel_t *k) {
         s->r_str[0] = 0;
         s->nr = 1;
     }
+    s->lanes = last == 0; /* then k_dims[nk - 1] is contiguous in x and y */
 
     if (x->dtype != OT_DTYPE_FLOAT || xs->rank == 0 || s->count <= 1 || s->out_n == 0) return NULL;
     /* src: x's shape, dst: the keepdims shape (same bytes as without). */
@@ -234,6 +236,11 @@ static ot_status_t *reduce_setup(ot_kernel_t *k) {
     dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &desc, NULL, (dnnl_engine_t)k->engine, NULL);
     if (ds == dnnl_unimplemented) goto fail; /* reference loop */
     OT_DNNL_TRY(ds);
+    /* oneDNN 2.6 jits only reductions of trailing axes; its generic "ref"
+     * kernel (e.g. a sum over the batch axis) is far slower than our loop. */
+    const char *impl = NULL;
+    OT_DNNL_TRY(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+    if (impl && strncmp(impl, "ref", 3) == 0) goto fail;
     OT_DNNL_TRY(dnnl_primitive_create(&s->prim, pd));
     OT_DNNL_TRY(dnnl_memory_create(&s->src, &src_md, (dnnl_engine_t)k->engine, DNNL_MEMORY_NONE));
     OT_DNNL_TRY(dnnl_memory_create(&s->dst, &dst_md, (dnnl_engine_t)k->engine, DNNL_MEMORY_NONE));
@@ -267,34 +274,79 @@ static inline int64_t reduce_final_i(reduce_kind_t kind, int64_t acc, int64_t co
     return kind == REDUCE_MEAN ? (count ? acc / count : 0) : acc;
 }
 
-/* One output element per iteration: walk its window with an odometer over
- * the reduced axes, the innermost as a plain strided loop. */
-#define REDUCE_REF(NAME, T, ACC, SFX)                                                                 \
-    static void reduce_ref_##NAME(const reduce_state_t *s, const T *x, T *y) {                       \
-        int64_t out_n = s->out_n;                                                                     \
-        int nr = s->nr;                                                                               \
-        int64_t in_d = s->r_dims[nr - 1], in_s = s->r_str[nr - 1];                                   \
-        bool empty = s->count == 0;                                                                   \
-        _Pragma("omp parallel for if (out_n * s->count > 65536)") for (int64_t o = 0; o < out_n; o++) { \
-            int64_t off = 0, rest = o;                                                                \
-            for (int i = s->nk - 1; i >= 0; i--) {                                                    \
-                off += (rest % s->k_dims[i]) * s->k_str[i];                                           \
-                rest /= s->k_dims[i];                                                                 \
-            }                                                                                         \
-            ACC acc = reduce_init_##SFX(s->kind);                                                     \
-            int64_t idx[OT_MAX_RANK] = {0};                                                           \
-            while (!empty) {                                                                          \
+/* Innermost axis reduced: one output element per iteration, its window
+ * walked by an odometer over the reduced axes, the innermost as a plain
+ * strided loop. */
+#define REDUCE_REF_ROWS(NAME, T, ACC, SFX)                                                                        \
+    static void reduce_rows_##NAME(const reduce_state_t *s, const T *x, T *y) {                                   \
+        int64_t out_n = s->out_n;                                                                                 \
+        int nr = s->nr;                                                                                           \
+        int64_t in_d = s->r_dims[nr - 1], in_s = s->r_str[nr - 1];                                                \
+        bool empty = s->count == 0;                                                                               \
+        _Pragma("omp parallel for if (out_n * s->count > 65536)") for (int64_t o = 0; o < out_n; o++) {           \
+            int64_t off = 0, rest = o;                                                                            \
+            for (int i = s->nk - 1; i >= 0; i--) {                                                                \
+                off += (rest % s->k_dims[i]) * s->k_str[i];                                                       \
+                rest /= s->k_dims[i];                                                                             \
+            }                                                                                                     \
+            ACC acc = reduce_init_##SFX(s->kind);                                                                 \
+            int64_t idx[OT_MAX_RANK] = {0};                                                                       \
+            while (!empty) {                                                                                      \
                 for (int64_t j = 0; j < in_d; j++) acc = reduce_step_##SFX(s->kind, acc, (ACC)x[off + j * in_s]); \
-                int a = nr - 2; /* advance the outer reduced axes */                                  \
-                while (a >= 0 && ++idx[a] == s->r_dims[a]) {                                          \
-                    off -= (s->r_dims[a] - 1) * s->r_str[a];                                          \
-                    idx[a--] = 0;                                                                     \
-                }                                                                                     \
-                if (a < 0) break;                                                                     \
-                off += s->r_str[a];                                                                   \
-            }                                                                                         \
-            y[o] = (T)reduce_final_##SFX(s->kind, acc, s->count);                                     \
-        }                                                                                             \
+                int a = nr - 2; /* advance the outer reduced axes */                                              \
+                while (a >= 0 && ++idx[a] == s->r_dims[a]) {                                                      \
+                    off -= (s->r_dims[a] - 1) * s->r_str[a];                                                      \
+                    idx[a--] = 0;                                                                                 \
+                }                                                                                                 \
+                if (a < 0) break;                                                                                 \
+                off += s->r_str[a];                                                                               \
+            }                                                                                                     \
+            y[o] = (T)reduce_final_##SFX(s->kind, acc, s->count);                                                 \
+        }                                                                                                         \
+    }
+
+/* Innermost axis kept (e.g. a sum over the batch axis): each task owns a
+ * block of up to REDUCE_BLOCK adjacent outputs and adds whole contiguous
+ * slices of x into them, window position by window position. */
+#define REDUCE_BLOCK 256
+#define REDUCE_REF_LANES(NAME, T, ACC, SFX)                                                                    \
+    static void reduce_lanes_##NAME(const reduce_state_t *s, const T *x, T *y) {                               \
+        int nk = s->nk, nr = s->nr;                                                                            \
+        int64_t lanes = s->k_dims[nk - 1], rows = s->out_n / lanes;                                            \
+        int64_t blocks = (lanes + REDUCE_BLOCK - 1) / REDUCE_BLOCK, tasks = rows * blocks;                     \
+        bool empty = s->count == 0;                                                                            \
+        _Pragma("omp parallel for if (s->out_n * s->count > 65536)") for (int64_t t = 0; t < tasks; t++) {     \
+            int64_t row = t / blocks, j0 = (t % blocks) * REDUCE_BLOCK;                                        \
+            int64_t jn = lanes - j0 < REDUCE_BLOCK ? lanes - j0 : REDUCE_BLOCK;                                \
+            int64_t off = j0, rest = row;                                                                      \
+            for (int i = nk - 2; i >= 0; i--) {                                                                \
+                off += (rest % s->k_dims[i]) * s->k_str[i];                                                    \
+                rest /= s->k_dims[i];                                                                          \
+            }                                                                                                  \
+            ACC acc[REDUCE_BLOCK];                                                                             \
+            for (int64_t j = 0; j < jn; j++) acc[j] = reduce_init_##SFX(s->kind);                              \
+            int64_t idx[OT_MAX_RANK] = {0};                                                                    \
+            while (!empty) {                                                                                   \
+                for (int64_t j = 0; j < jn; j++) acc[j] = reduce_step_##SFX(s->kind, acc[j], (ACC)x[off + j]); \
+                int a = nr - 1;                                                                                \
+                while (a >= 0 && ++idx[a] == s->r_dims[a]) {                                                   \
+                    off -= (s->r_dims[a] - 1) * s->r_str[a];                                                   \
+                    idx[a--] = 0;                                                                              \
+                }                                                                                              \
+                if (a < 0) break;                                                                              \
+                off += s->r_str[a];                                                                            \
+            }                                                                                                  \
+            T *yb = y + row * lanes + j0;                                                                      \
+            for (int64_t j = 0; j < jn; j++) yb[j] = (T)reduce_final_##SFX(s->kind, acc[j], s->count);         \
+        }                                                                                                      \
+    }
+
+#define REDUCE_REF(NAME, T, ACC, SFX)                                                               \
+    REDUCE_REF_ROWS(NAME, T, ACC, SFX)                                                              \
+    REDUCE_REF_LANES(NAME, T, ACC, SFX)                                                             \
+    static void reduce_ref_##NAME(const reduce_state_t *s, const T *x, T *y) {                      \
+        if (s->lanes) reduce_lanes_##NAME(s, x, y);                                                 \
+        else reduce_rows_##NAME(s, x, y);                                                           \
     }
 REDUCE_REF(f32, float, double, f)
 REDUCE_REF(f64, double, double, f)
@@ -311,6 +363,7 @@ static ot_status_t *reduce_run(ot_kernel_t *k) {
         if (bytes) memcpy(y->data, x->data, bytes);
         return NULL;
     }
+    if (s->out_n == 0) return NULL;
     if (!s->prim) {
         switch (x->dtype) {
         case OT_DTYPE_FLOAT: reduce_ref_f32(s, x->data, y->data); break;
@@ -331,21 +384,21 @@ fail:
     return st;
 }
 
-#define REDUCE_RECORD(OP, VER, ATTRS, MAX_IN, DOC)                                                    \
-    const ot_op_def_t ot_op_##OP##_##VER = {                                                          \
-        .abi_version = OT_PLUGIN_ABI_VERSION,                                                         \
-        .domain = "",                                                                                 \
-        .op_type = #OP,                                                                               \
-        .since_version = VER,                                                                         \
-        .min_inputs = 1, .max_inputs = MAX_IN,                                                        \
-        .min_outputs = 1, .max_outputs = 1,                                                           \
-        .attrs = ATTRS,                                                                               \
-        .flags = OT_OP_ONEDNN,                                                                        \
-        .infer = reduce_infer,                                                                        \
-        .setup = reduce_setup,                                                                        \
-        .run = reduce_run,                                                                            \
-        .release = reduce_release,                                                                    \
-        .doc = DOC,                                                                                   \
+#define REDUCE_RECORD(OP, VER, ATTRS, MAX_IN, DOC)                                                  \
+    const ot_op_def_t ot_op_##OP##_##VER = {                                                        \
+        .abi_version = OT_PLUGIN_ABI_VERSION,                                                       \
+        .domain = "",                                                                               \
+        .op_type = #OP,                                                                             \
+        .since_version = VER,                                                                       \
+        .min_inputs = 1, .max_inputs = MAX_IN,                                                      \
+        .min_outputs = 1, .max_outputs = 1,                                                         \
+        .attrs = ATTRS,                                                                             \
+        .flags = OT_OP_ONEDNN,                                                                      \
+        .infer = reduce_infer,                                                                      \
+        .setup = reduce_setup,                                                                      \
+        .run = reduce_run,                                                                          \
+        .release = reduce_release,                                                                  \
+        .doc = DOC,                                                                                 \
     };
 
 /* 11: negative axes; 13: ReduceSum's axes become input 1 (ReduceMean-13

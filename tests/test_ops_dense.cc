@@ -393,6 +393,8 @@ TEST(DenseSoftmax, EveryAxisBothSemantics) {
                 int a0 = 0;
                 check_softmax(op, dt, {7}, opset, &a0);
                 check_softmax(op, dt, {37, 1000}, opset, nullptr); // wide rows
+                int a1 = 1;
+                check_softmax(op, dt, {3, 50, 300}, opset, &a1); // strided lines, blocks of lanes
                 check_softmax(op, dt, {3, 4, 5}, opset, nullptr, 1000.0); // needs the max subtracted
                 check_softmax(op, dt, {3, 0, 5}, opset, nullptr);         // empty
             }
@@ -529,6 +531,7 @@ TEST(DenseReduce, SizeOneEmptyAndLargeInputs) {
             check_reduce(op, dt, {}, &none, 1, 13);      // scalar in, scalar out
             check_reduce(op, dt, {2, 0, 3}, &a1, 1, 13); // reduce over nothing
             check_reduce(op, dt, {0, 4}, &a1, 0, 13);    // empty output
+            check_reduce(op, dt, {4, 0}, &a0, 1, 13);    // empty output, innermost kept
             check_reduce(op, dt, {300, 257}, &a0, 1, 13);
             check_reduce(op, dt, {64, 33, 65}, &a02, 0, 13);
         }
