@@ -21,6 +21,24 @@ OT_OP(ot_op_Pow_7)
 
 
 /* ---- dense: Gemm, MatMul, Softmax, LogSoftmax, reductions ---- */
+OT_OP(ot_op_Gemm_7)
+OT_OP(ot_op_Gemm_9)
+OT_OP(ot_op_Gemm_11)
+OT_OP(ot_op_Gemm_13)
+OT_OP(ot_op_MatMul_1)
+OT_OP(ot_op_MatMul_13)
+OT_OP(ot_op_Softmax_1)
+OT_OP(ot_op_Softmax_11)
+OT_OP(ot_op_Softmax_13)
+OT_OP(ot_op_LogSoftmax_1)
+OT_OP(ot_op_LogSoftmax_11)
+OT_OP(ot_op_LogSoftmax_13)
+OT_OP(ot_op_ReduceSum_1)
+OT_OP(ot_op_ReduceSum_11)
+OT_OP(ot_op_ReduceSum_13)
+OT_OP(ot_op_ReduceMean_1)
+OT_OP(ot_op_ReduceMean_11)
+OT_OP(ot_op_ReduceMean_13)
 
 
 /* ---- CNN: Conv, pooling, BatchNormalization ---- */
