@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -56,79 +57,77 @@ struct Tensor {
     }
 };
 
-// Attribute builders (the storage lives in the Node).
+// A node under test: op, opset and attributes. Attribute values are kept in
+// `specs`; `attrs` is the ot_attr_t view of them, rebuilt whenever the
+// node changes or is copied, so copies never point into another node.
 struct Node {
+    struct Spec {
+        std::string name;
+        ot_attr_type_t type;
+        int64_t i = 0;
+        float f = 0;
+        std::string s;
+        std::vector<int64_t> ints;
+        std::vector<float> floats;
+        Tensor t;
+    };
     std::string op_type, domain;
     int opset = 17;
+    std::deque<Spec> specs;
+    std::deque<ot_tensor_t> tensor_views;
     std::vector<ot_attr_t> attrs;
-    std::vector<std::vector<int64_t>> int_lists;
-    std::vector<std::vector<float>> float_lists;
-    std::vector<std::string> strings;
-    std::vector<Tensor> tensor_attrs;
-    std::vector<ot_tensor_t> tensor_views;
 
-    Node(std::string op, int opset_ = 17, std::string dom = "") : op_type(op), domain(dom), opset(opset_) {
-        strings.reserve(64);
-        int_lists.reserve(64);
-        float_lists.reserve(64);
-        tensor_attrs.reserve(16);
-        tensor_views.reserve(16);
-    }
-    Node &i(const char *name, int64_t v) {
-        ot_attr_t a{};
-        a.name = name;
-        a.type = OT_ATTR_INT;
-        a.i = v;
-        attrs.push_back(a);
+    Node(std::string op, int opset_ = 17, std::string dom = "") : op_type(op), domain(dom), opset(opset_) {}
+    Node(const Node &o) : op_type(o.op_type), domain(o.domain), opset(o.opset), specs(o.specs) { rebuild(); }
+    Node &operator=(const Node &o) {
+        op_type = o.op_type;
+        domain = o.domain;
+        opset = o.opset;
+        specs = o.specs;
+        rebuild();
         return *this;
     }
-    Node &f(const char *name, float v) {
-        ot_attr_t a{};
-        a.name = name;
-        a.type = OT_ATTR_FLOAT;
-        a.f = v;
-        attrs.push_back(a);
-        return *this;
-    }
-    Node &s(const char *name, const std::string &v) {
-        strings.push_back(v);
-        ot_attr_t a{};
-        a.name = name;
-        a.type = OT_ATTR_STRING;
-        a.s = strings.back().c_str();
-        a.s_len = v.size();
-        attrs.push_back(a);
-        return *this;
-    }
+
+    Node &i(const char *name, int64_t v) { return add(name, OT_ATTR_INT, [&](Spec &a) { a.i = v; }); }
+    Node &f(const char *name, float v) { return add(name, OT_ATTR_FLOAT, [&](Spec &a) { a.f = v; }); }
+    Node &s(const char *name, const std::string &v) { return add(name, OT_ATTR_STRING, [&](Spec &a) { a.s = v; }); }
     Node &ints(const char *name, std::vector<int64_t> v) {
-        int_lists.push_back(std::move(v));
-        ot_attr_t a{};
-        a.name = name;
-        a.type = OT_ATTR_INTS;
-        a.n = (int64_t)int_lists.back().size();
-        a.ints = int_lists.back().data();
-        attrs.push_back(a);
-        return *this;
+        return add(name, OT_ATTR_INTS, [&](Spec &a) { a.ints = std::move(v); });
     }
     Node &floats(const char *name, std::vector<float> v) {
-        float_lists.push_back(std::move(v));
-        ot_attr_t a{};
-        a.name = name;
-        a.type = OT_ATTR_FLOATS;
-        a.n = (int64_t)float_lists.back().size();
-        a.floats = float_lists.back().data();
-        attrs.push_back(a);
+        return add(name, OT_ATTR_FLOATS, [&](Spec &a) { a.floats = std::move(v); });
+    }
+    Node &t(const char *name, Tensor v) { return add(name, OT_ATTR_TENSOR, [&](Spec &a) { a.t = std::move(v); }); }
+
+  private:
+    template <typename Fill> Node &add(const char *name, ot_attr_type_t type, Fill fill) {
+        Spec sp;
+        sp.name = name;
+        sp.type = type;
+        fill(sp);
+        specs.push_back(std::move(sp));
+        rebuild();
         return *this;
     }
-    Node &t(const char *name, Tensor v) {
-        tensor_attrs.push_back(std::move(v));
-        tensor_views.push_back(tensor_attrs.back().view());
-        ot_attr_t a{};
-        a.name = name;
-        a.type = OT_ATTR_TENSOR;
-        a.t = &tensor_views.back();
-        attrs.push_back(a);
-        return *this;
+    void rebuild() {
+        attrs.clear();
+        tensor_views.clear();
+        for (Spec &sp : specs) {
+            ot_attr_t a{};
+            a.name = sp.name.c_str();
+            a.type = sp.type;
+            a.i = sp.i;
+            a.f = sp.f;
+            a.s = sp.s.c_str();
+            a.s_len = sp.s.size();
+            if (sp.type == OT_ATTR_INTS) a.n = (int64_t)sp.ints.size(), a.ints = sp.ints.data();
+            if (sp.type == OT_ATTR_FLOATS) a.n = (int64_t)sp.floats.size(), a.floats = sp.floats.data();
+            if (sp.type == OT_ATTR_TENSOR) {
+                tensor_views.push_back(sp.t.view());
+                a.t = &tensor_views.back();
+            }
+            attrs.push_back(a);
+        }
     }
 };
 
