@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,14 @@ struct Node {
     std::vector<std::string> strings;
     std::vector<Tensor> tensor_attrs;
     std::vector<ot_tensor_t> tensor_views;
+    // Attribute names are copied: callers such as run_node_case pass names
+    // owned by a protobuf message they free before running the op.
+    std::deque<std::string> names;
+
+    const char *keep(const char *name) {
+        names.emplace_back(name);
+        return names.back().c_str();
+    }
 
     Node(std::string op, int opset_ = 17, std::string dom = "") : op_type(op), domain(dom), opset(opset_) {
         strings.reserve(64);
@@ -76,7 +85,7 @@ struct Node {
     }
     Node &i(const char *name, int64_t v) {
         ot_attr_t a{};
-        a.name = name;
+        a.name = keep(name);
         a.type = OT_ATTR_INT;
         a.i = v;
         attrs.push_back(a);
@@ -84,7 +93,7 @@ struct Node {
     }
     Node &f(const char *name, float v) {
         ot_attr_t a{};
-        a.name = name;
+        a.name = keep(name);
         a.type = OT_ATTR_FLOAT;
         a.f = v;
         attrs.push_back(a);
@@ -93,7 +102,7 @@ struct Node {
     Node &s(const char *name, const std::string &v) {
         strings.push_back(v);
         ot_attr_t a{};
-        a.name = name;
+        a.name = keep(name);
         a.type = OT_ATTR_STRING;
         a.s = strings.back().c_str();
         a.s_len = v.size();
@@ -103,7 +112,7 @@ struct Node {
     Node &ints(const char *name, std::vector<int64_t> v) {
         int_lists.push_back(std::move(v));
         ot_attr_t a{};
-        a.name = name;
+        a.name = keep(name);
         a.type = OT_ATTR_INTS;
         a.n = (int64_t)int_lists.back().size();
         a.ints = int_lists.back().data();
@@ -113,7 +122,7 @@ struct Node {
     Node &floats(const char *name, std::vector<float> v) {
         float_lists.push_back(std::move(v));
         ot_attr_t a{};
-        a.name = name;
+        a.name = keep(name);
         a.type = OT_ATTR_FLOATS;
         a.n = (int64_t)float_lists.back().size();
         a.floats = float_lists.back().data();
@@ -124,7 +133,7 @@ struct Node {
         tensor_attrs.push_back(std::move(v));
         tensor_views.push_back(tensor_attrs.back().view());
         ot_attr_t a{};
-        a.name = name;
+        a.name = keep(name);
         a.type = OT_ATTR_TENSOR;
         a.t = &tensor_views.back();
         attrs.push_back(a);
