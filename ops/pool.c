@@ -115,7 +115,9 @@ static ot_status_t *pool_check(const ot_node_info_t *node, const ot_tensor_t *x,
     }
     if (want_indices && kind != POOL_MAX)
         return OT_NODE_ERROR(node, OT_ERR_INVALID_MODEL, "%s", "has no second output");
-    *y_shape = x->shape;
+    *y_shape = ot_shape_make(rank, NULL);
+    y_shape->dims[0] = x->shape.rank >= 0 ? x->shape.dims[0] : -1;
+    y_shape->dims[1] = x->shape.rank >= 0 ? x->shape.dims[1] : -1;
     for (int d = 0; d < nsp; d++) y_shape->dims[2 + d] = g->out[d];
     return NULL;
 }

@@ -571,6 +571,74 @@ TEST(CnnBatchNorm, ErrorsNameNode) {
     EXPECT_NE(e.find("input B dtype float64 differs from X's float32"), std::string::npos) << e;
 }
 
+// ---- load-time inference with unknown dims ------------------------------------
+
+// Runs only the op's infer on type-only inputs (dims < 0 unknown, rank -1
+// unknown rank) and returns output 0's shape, or the error.
+std::string infer_shape(const Node &node, const std::vector<ot_tensor_t> &inputs, ot_shape_t *out) {
+    ot_registry_t *reg = nullptr;
+    ot_status_t *st = ot_registry_create(&reg);
+    if (st) return ot_status_message(st);
+    const ot_op_def_t *op = ot_registry_find(reg, "", node.op_type.c_str(), node.opset);
+    ot_node_info_t info{};
+    info.name = "test_node";
+    info.op_type = node.op_type.c_str();
+    info.domain = "";
+    info.opset = node.opset;
+    info.n_attrs = (int)node.attrs.size();
+    info.attrs = node.attrs.data();
+    std::vector<const ot_tensor_t *> in;
+    for (const auto &t : inputs) in.push_back(&t);
+    ot_tensor_t o{};
+    ot_tensor_t *outs[1] = {&o};
+    ot_infer_ctx_t ctx{};
+    ctx.node = &info;
+    ctx.n_inputs = (int)in.size();
+    ctx.inputs = in.data();
+    ctx.n_outputs = 1;
+    ctx.outputs = outs;
+    std::string err;
+    st = op->infer(&ctx);
+    if (st) err = ot_status_message(st);
+    ot_status_free(st);
+    ot_registry_destroy(reg);
+    *out = o.shape;
+    return err;
+}
+
+ot_tensor_t type_only(Dims d, int rank = -2) {
+    ot_tensor_t t{};
+    t.dtype = OT_DTYPE_FLOAT;
+    t.shape.rank = rank == -2 ? (int)d.size() : rank;
+    for (size_t i = 0; i < d.size(); i++) t.shape.dims[i] = d[i];
+    return t;
+}
+
+Dims dims_of(const ot_shape_t &s) { return Dims(s.dims, s.dims + std::max(0, s.rank)); }
+
+TEST(CnnInfer, UnknownDimsStayUnknown) {
+    ot_shape_t y;
+    Node conv("Conv", 11);
+    conv.ints("pads", {1, 1, 1, 1}).ints("strides", {1, 2});
+    ASSERT_EQ(infer_shape(conv, {type_only({-1, 3, -1, 8}), type_only({4, 3, 3, 3})}, &y), "");
+    EXPECT_EQ(dims_of(y), (Dims{-1, 4, -1, 4}));
+    ASSERT_EQ(infer_shape(conv, {type_only({}, -1), type_only({4, 3, 3, 3})}, &y), "");
+    EXPECT_EQ(dims_of(y), (Dims{-1, 4, -1, -1}));
+    ASSERT_EQ(infer_shape(Node("Conv", 11), {type_only({}, -1), type_only({}, -1)}, &y), "");
+    EXPECT_EQ(y.rank, -1);
+    Node pool("MaxPool", 12);
+    pool.ints("kernel_shape", {2, 2}).i("ceil_mode", 1).ints("strides", {2, 2});
+    ASSERT_EQ(infer_shape(pool, {type_only({2, -1, 7, -1})}, &y), "");
+    EXPECT_EQ(dims_of(y), (Dims{2, -1, 4, -1}));
+    ASSERT_EQ(infer_shape(pool, {type_only({}, -1)}, &y), "");
+    EXPECT_EQ(dims_of(y), (Dims{-1, -1, -1, -1}));
+    ASSERT_EQ(infer_shape(Node("GlobalAveragePool", 13), {type_only({-1, 8, -1, -1})}, &y), "");
+    EXPECT_EQ(dims_of(y), (Dims{-1, 8, 1, 1}));
+    auto p = type_only({-1});
+    ASSERT_EQ(infer_shape(Node("BatchNormalization", 15), {type_only({-1, -1, 5}), p, p, p, p}, &y), "");
+    EXPECT_EQ(dims_of(y), (Dims{-1, -1, 5}));
+}
+
 // ---- ONNX conformance cases -------------------------------------------------
 
 class CnnConformance : public ::testing::TestWithParam<std::string> {};
