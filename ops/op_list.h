@@ -42,6 +42,21 @@ OT_OP(ot_op_ReduceMean_13)
 
 
 /* ---- CNN: Conv, pooling, BatchNormalization ---- */
+OT_OP(ot_op_Conv_1)
+OT_OP(ot_op_MaxPool_1)
+OT_OP(ot_op_MaxPool_8)
+OT_OP(ot_op_MaxPool_10)
+OT_OP(ot_op_MaxPool_11)
+OT_OP(ot_op_MaxPool_12)
+OT_OP(ot_op_AveragePool_7)
+OT_OP(ot_op_AveragePool_10)
+OT_OP(ot_op_AveragePool_11)
+OT_OP(ot_op_GlobalMaxPool_1)
+OT_OP(ot_op_GlobalAveragePool_1)
+OT_OP(ot_op_BatchNormalization_7)
+OT_OP(ot_op_BatchNormalization_9)
+OT_OP(ot_op_BatchNormalization_14)
+OT_OP(ot_op_BatchNormalization_15)
 
 
 /* ---- shape and data movement ---- */
