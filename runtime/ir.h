@@ -14,6 +14,10 @@
 #include "onnxtrain/onnxtrain.h"
 #include "runtime/arena.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A value: graph input, initializer, or node output. */
 typedef struct ot_value {
     char *name;
@@ -50,6 +54,8 @@ typedef struct ot_graph {
     int *outputs, n_outputs;    /* graph.output */
     int *initializers, n_initializers; /* in file order */
     struct ot_name_map *by_name;  /* name -> value index */
+    struct ot_blob *quant_annotations; /* TensorAnnotation, serialized (round trip only) */
+    int n_quant_annotations;
 } ot_graph_t;
 
 typedef struct ot_opset {
@@ -99,10 +105,19 @@ void ot_graph_free(ot_graph_t *g); /* arrays only; arena memory goes with the ar
 
 int64_t ot_model_opset(const ot_model_t *m, const char *domain); /* -1 if not imported */
 
+/* ---- serialization (onnx_save.c) --------------------------------------- */
+
+/* Serializes the model as an ONNX ModelProto (tensors inline as raw_data).
+ * On success *buf is malloc()ed and owned by the caller (free()). */
+ot_status_t *ot_model_to_bytes(const ot_model_t *m, uint8_t **buf, size_t *len);
+
 /* ---- validation (validate.c) ------------------------------------------- */
 
 /* Resolves ops, checks arity and attributes, sorts nodes topologically,
  * rejects cycles / dangling inputs / duplicate outputs, infers shapes. */
 ot_status_t *ot_model_validate(ot_model_t *m, bool allow_unknown_ops);
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* ONNXTRAIN_IR_H */

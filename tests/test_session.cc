@@ -16,7 +16,8 @@ extern "C" {
 #include "runtime/plan.h"
 }
 
-using ot_test::ModelBuilder;
+using ot_test::Dim;
+using ot_test::PbModel;
 
 namespace {
 
@@ -40,8 +41,8 @@ struct Env {
 };
 
 // Loads; returns "" or "<CODE>: message".
-std::string load(Env &env, ModelBuilder &b, ot_model_t **m) {
-    std::vector<uint8_t> bytes = b.bytes();
+std::string load(Env &env, PbModel &b, ot_model_t **m) {
+    std::string bytes = b.bytes();
     ot_status_t *st = ot_model_load_bytes(bytes.data(), bytes.size(), nullptr, env.reg, nullptr, m);
     if (!st) return "";
     std::string msg = std::string(ot_code_name(ot_status_code(st))) + ": " + ot_status_message(st);
@@ -49,7 +50,7 @@ std::string load(Env &env, ModelBuilder &b, ot_model_t **m) {
     return msg;
 }
 
-void expect_load_error(ModelBuilder &b, const std::string &code, const std::string &substring) {
+void expect_load_error(PbModel &b, const std::string &code, const std::string &substring) {
     Env env;
     ot_model_t *m = nullptr;
     std::string err = load(env, b, &m);
@@ -70,9 +71,11 @@ ot_tensor_t *make_f32(std::vector<int64_t> dims, std::vector<float> v) {
 }
 
 TEST(Validate, UnorderedNodesAreSorted) {
-    ModelBuilder b;
-    b.input("x", F32, {2}).output("z", F32, {2});
-    b.node("Relu", {"y"}, {"z"}).node("Neg", {"x"}, {"y"});
+    PbModel b(8, 17);
+    b.input("x", F32, {2});
+    b.output("z", F32, {2});
+    b.node("Relu", {"y"}, {"z"});
+    b.node("Neg", {"x"}, {"y"});
     Env env;
     ot_model_t *m = nullptr;
     ASSERT_EQ(load(env, b, &m), "");
@@ -82,64 +85,78 @@ TEST(Validate, UnorderedNodesAreSorted) {
 }
 
 TEST(Validate, RejectsCycle) {
-    ModelBuilder b;
-    b.input("x", F32, {2}).output("z", F32, {2});
-    b.node("Add", {"x", "w"}, {"y"}, "", "a").node("Relu", {"y"}, {"w"}, "", "r").node("Neg", {"y"}, {"z"});
+    PbModel b(8, 17);
+    b.input("x", F32, {2});
+    b.output("z", F32, {2});
+    b.node("Add", {"x", "w"}, {"y"}, "a");
+    b.node("Relu", {"y"}, {"w"}, "r");
+    b.node("Neg", {"y"}, {"z"});
     expect_load_error(b, "INVALID_MODEL", "cycle");
 }
 
 TEST(Validate, RejectsDanglingInput) {
-    ModelBuilder b;
-    b.input("x", F32, {2}).output("z", F32, {2});
-    b.node("Add", {"x", "nowhere"}, {"z"}, "", "add1");
+    PbModel b(8, 17);
+    b.input("x", F32, {2});
+    b.output("z", F32, {2});
+    b.node("Add", {"x", "nowhere"}, {"z"}, "add1");
     expect_load_error(b, "INVALID_MODEL", "node 'add1' (Add): input 'nowhere' is not a graph input");
 }
 
 TEST(Validate, RejectsDuplicateOutput) {
-    ModelBuilder b;
-    b.input("x", F32, {2}).output("z", F32, {2});
-    b.node("Relu", {"x"}, {"z"}, "", "r1").node("Neg", {"x"}, {"z"}, "", "n1");
+    PbModel b(8, 17);
+    b.input("x", F32, {2});
+    b.output("z", F32, {2});
+    b.node("Relu", {"x"}, {"z"}, "r1");
+    b.node("Neg", {"x"}, {"z"}, "n1");
     expect_load_error(b, "INVALID_MODEL", "output 'z' is also produced by node");
 }
 
 TEST(Validate, RejectsUnknownOp) {
-    ModelBuilder b;
-    b.input("x", F32, {2}).output("z", F32, {2});
-    b.node("NoSuchOp", {"x"}, {"z"}, "", "mystery");
+    PbModel b(8, 17);
+    b.input("x", F32, {2});
+    b.output("z", F32, {2});
+    b.node("NoSuchOp", {"x"}, {"z"}, "mystery");
     expect_load_error(b, "UNSUPPORTED", "node 'mystery' (NoSuchOp): no registered op for opset 17");
 }
 
 TEST(Validate, RejectsWrongArity) {
-    ModelBuilder b;
-    b.input("x", F32, {2}).output("z", F32, {2});
-    b.node("Relu", {"x", "x"}, {"z"}, "", "r");
+    PbModel b(8, 17);
+    b.input("x", F32, {2});
+    b.output("z", F32, {2});
+    b.node("Relu", {"x", "x"}, {"z"}, "r");
     expect_load_error(b, "INVALID_MODEL", "node 'r' (Relu): has 2 inputs, expected 1 to 1");
 }
 
 TEST(Validate, RejectsAttributeOfWrongType) {
-    ModelBuilder b;
-    b.input("x", F32, {2, 3}).output("z", F32, {2, 3});
-    b.node("Softmax", {"x"}, {"z"}, "", "sm").attr_float("axis", 1.0f);
+    PbModel b(8, 17);
+    b.input("x", F32, {2, 3});
+    b.output("z", F32, {2, 3});
+    b.node("Softmax", {"x"}, {"z"}, "sm");
+    b.attr_float(b.nodes.back(), "axis", 1.0f);
     expect_load_error(b, "INVALID_MODEL", "node 'sm' (Softmax): attribute 'axis' has type FLOAT, expected INT");
 }
 
 TEST(Validate, RejectsMissingRequiredAttribute) {
-    ModelBuilder b;
-    b.input("x", F32, {1, 1, 4, 4}).output("z", F32, {1, 1, 2, 2});
-    b.node("MaxPool", {"x"}, {"z"}, "", "pool"); // kernel_shape is required
+    PbModel b(8, 17);
+    b.input("x", F32, {1, 1, 4, 4});
+    b.output("z", F32, {1, 1, 2, 2});
+    b.node("MaxPool", {"x"}, {"z"}, "pool"); // kernel_shape is required
     expect_load_error(b, "INVALID_MODEL", "node 'pool' (MaxPool): missing required attribute 'kernel_shape'");
 }
 
 TEST(Validate, RejectsIncompatibleShapes) {
-    ModelBuilder b;
-    b.input("x", F32, {2, 3}).input("y", F32, {4}).output("z", F32, {});
-    b.node("Add", {"x", "y"}, {"z"}, "", "add");
+    PbModel b(8, 17);
+    b.input("x", F32, {2, 3});
+    b.input("y", F32, {4});
+    b.output("z", F32, {});
+    b.node("Add", {"x", "y"}, {"z"}, "add");
     expect_load_error(b, "INVALID_MODEL", "node 'add' (Add)");
 }
 
 TEST(Validate, KeepsSymbolicDims) {
-    ModelBuilder b;
-    b.input("x", F32, {-1, 3}).output("z", F32, {-1, 3});
+    PbModel b(8, 17);
+    b.input("x", F32, {"N", 3});
+    b.output("z", F32, {"N", 3});
     b.node("Relu", {"x"}, {"z"});
     Env env;
     ot_model_t *m = nullptr;
@@ -155,24 +172,29 @@ TEST(Validate, KeepsSymbolicDims) {
 }
 
 // x (N, 4) -> Shape -> Gather(0) -> Concat with [2, 2] -> Reshape(x) -> Relu
-ModelBuilder dynamic_reshape_model() {
-    ModelBuilder b;
-    b.input("x", F32, {-1, 4}).output("y", F32, {-1, 2, 2});
+void dynamic_reshape_model(PbModel &b) {
+    b.input("x", F32, {"N", 4});
+    b.output("y", F32, {"N", 2, 2});
     b.node("Shape", {"x"}, {"shape"});
-    b.node("Constant", {}, {"idx"}).attr_int("value_int", 0);
-    b.node("Gather", {"shape", "idx"}, {"n"}).attr_int("axis", 0);
+    b.node("Constant", {}, {"idx"});
+    b.attr_int(b.nodes.back(), "value_int", 0);
+    b.node("Gather", {"shape", "idx"}, {"n"});
+    b.attr_int(b.nodes.back(), "axis", 0);
     b.node("Unsqueeze", {"n", "axes"}, {"n1"});
-    b.node("Constant", {}, {"axes"}).attr_ints("value_ints", {0});
-    b.node("Constant", {}, {"tail"}).attr_ints("value_ints", {2, 2});
-    b.node("Concat", {"n1", "tail"}, {"target"}).attr_int("axis", 0);
+    b.node("Constant", {}, {"axes"});
+    b.attr_ints(b.nodes.back(), "value_ints", {0});
+    b.node("Constant", {}, {"tail"});
+    b.attr_ints(b.nodes.back(), "value_ints", {2, 2});
+    b.node("Concat", {"n1", "tail"}, {"target"});
+    b.attr_int(b.nodes.back(), "axis", 0);
     b.node("Reshape", {"x", "target"}, {"r"});
     b.node("Relu", {"r"}, {"y"});
-    return b;
 }
 
 TEST(Session, FoldsShapeArithmeticAndCachesPlansPerShape) {
     Env env;
-    ModelBuilder b = dynamic_reshape_model();
+    PbModel b(8, 17);
+    dynamic_reshape_model(b);
     ot_model_t *m = nullptr;
     ASSERT_EQ(load(env, b, &m), "");
     ot_session_t *s = nullptr;
@@ -207,8 +229,9 @@ TEST(Session, FoldsShapeArithmeticAndCachesPlansPerShape) {
 
 TEST(Session, ArenaReusesDeadActivations) {
     // A chain of 8 same-size elementwise ops needs 2 live buffers, not 8.
-    ModelBuilder b;
-    b.input("x", F32, {256}).output("y7", F32, {256});
+    PbModel b(8, 17);
+    b.input("x", F32, {256});
+    b.output("y7", F32, {256});
     std::string prev = "x";
     for (int i = 0; i < 8; i++) {
         std::string out = "y" + std::to_string(i);
@@ -235,8 +258,9 @@ TEST(Session, ArenaReusesDeadActivations) {
 }
 
 TEST(Session, RefusesInputOfWrongTypeOrShape) {
-    ModelBuilder b;
-    b.input("x", F32, {-1, 3}).output("y", F32, {-1, 3});
+    PbModel b(8, 17);
+    b.input("x", F32, {"N", 3});
+    b.output("y", F32, {"N", 3});
     b.node("Relu", {"x"}, {"y"});
     Env env;
     ot_model_t *m = nullptr;
@@ -262,10 +286,12 @@ TEST(Plugin, RunsAModelUsingThePluginOp) {
     Env env;
     ot_status_t *st = ot_registry_load_plugin(env.reg, OT_EXAMPLE_PLUGIN);
     ASSERT_EQ(st, nullptr) << ot_status_message(st);
-    ModelBuilder b;
-    b.opset_import("com.example", 1);
-    b.input("x", F32, {5}).output("y", F32, {5});
-    b.node("Swish", {"x"}, {"y"}, "com.example").attr_float("beta", 2.0f);
+    PbModel b(8, 17);
+    b.add_opset("com.example", 1);
+    b.input("x", F32, {5});
+    b.output("y", F32, {5});
+    b.node("Swish", {"x"}, {"y"})->domain = b.str("com.example");
+    b.attr_float(b.nodes.back(), "beta", 2.0f);
     ot_model_t *m = nullptr;
     ASSERT_EQ(load(env, b, &m), "");
     ot_session_t *s = nullptr;
