@@ -11,48 +11,48 @@
 #include <stdint.h>
 #include <string.h>
 
-/* IEEE binary16 -> float (exact). */
-static inline float ot_f16_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, x;
-    if (e == 0x1f) {
-        x = sign | 0x7f800000u | (m << 13); /* inf / NaN (payload kept) */
-    } else if (e) {
-        x = sign | ((e + 112u) << 23) | (m << 13);
-    } else if (!m) {
-        x = sign;
-    } else { /* subnormal m * 2^-24: normalize into a float normal */
-        uint32_t sh = 0;
-        while (!(m & 0x400u)) {
-            m <<= 1;
-            sh++;
-        }
-        x = sign | ((113u - sh) << 23) | ((m & 0x3ffu) << 13);
-    }
+static inline float ot_bits_f32(uint32_t x) {
     float f;
     memcpy(&f, &x, 4);
     return f;
 }
-
-/* float -> IEEE binary16, round to nearest even; overflow gives inf, NaN
- * stays NaN (quiet). */
-static inline uint16_t ot_float_to_f16(float f) {
+static inline uint32_t ot_f32_bits(float f) {
     uint32_t x;
     memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
-    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* >= 65520 rounds to inf */
-    if (ax >= 0x38800000u) {                                   /* normal binary16 */
-        uint32_t r = ax - 0x38000000u;                         /* exponent bias 127 -> 15 */
-        r += 0xfffu + ((r >> 13) & 1u);
-        return (uint16_t)(sign | (r >> 13));
-    }
-    if (ax < 0x33000000u) return sign; /* <= 2^-25: rounds to zero */
-    /* subnormal: value in units of 2^-24 is m >> (126 - e), rounded */
-    uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u, shift = 126u - e;
-    uint32_t q = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (q & 1u))) q++;
-    return (uint16_t)(sign | q);
+    return x;
+}
+
+/* IEEE binary16 -> float (exact). Branch-free (selects) so that loops over
+ * it vectorize. */
+static inline float ot_f16_to_float(uint16_t h) {
+    uint32_t em = (uint32_t)(h & 0x7fffu) << 13, e = em & 0x0f800000u;
+    uint32_t normal = em + 0x38000000u;                 /* exponent bias 15 -> 127 */
+    uint32_t special = em | 0x7f800000u;                /* inf / NaN, payload kept */
+    /* subnormal m * 2^-24: (2^-14 + m * 2^-24) - 2^-14, exact in float */
+    uint32_t sub = ot_f32_bits(ot_bits_f32(em + 0x38800000u) - ot_bits_f32(0x38800000u));
+    uint32_t is_special = 0u - (uint32_t)(e == 0x0f800000u), is_sub = 0u - (uint32_t)(e == 0);
+    uint32_t x = (special & is_special) | (sub & is_sub) | (normal & ~is_sub & ~is_special);
+    return ot_bits_f32(x | (uint32_t)(h & 0x8000u) << 16);
+}
+
+/* float -> IEEE binary16, round to nearest even; overflow gives inf, NaN
+ * stays NaN (quiet). Branch-free like the above. */
+static inline uint16_t ot_float_to_f16(float f) {
+    uint32_t x = ot_f32_bits(f), ax = x & 0x7fffffffu;
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t big = ax > 0x7f800000u ? 0x7e00u | ((ax >> 13) & 0x3ffu) : 0x7c00u; /* >= 65520: inf */
+    /* below 2^-14: adding 0.5 (ulp 2^-24) rounds to a multiple of 2^-24 in
+     * the FPU's round-to-nearest-even; the low bits are then the count of
+     * 2^-24 units, i.e. the subnormal encoding (0x400 if it rounds up to
+     * the smallest normal) */
+    uint32_t sub = ot_f32_bits(ot_bits_f32(ax) + 0.5f) - 0x3f000000u;
+    /* normal: rebias 127 -> 15 and round the 13 dropped bits to even */
+    uint32_t normal = (ax - 0x38000000u + 0xfffu + ((ax >> 13) & 1u)) >> 13;
+    /* mask selects rather than ?: keep the float add unconditional, so
+     * the compiler needs no branch (it may not speculate a float op) */
+    uint32_t is_big = 0u - (uint32_t)(ax >= 0x477ff000u), is_sub = 0u - (uint32_t)(ax < 0x38800000u);
+    uint32_t h = (big & is_big) | (sub & is_sub & ~is_big) | (normal & ~is_sub & ~is_big);
+    return (uint16_t)(sign | h);
 }
 
 /* bfloat16 -> float (exact). */
