@@ -36,7 +36,9 @@ struct ot_plan {
     int n_steps, n_folded;
     ot_tensor_t **ptrs;         /* storage for every step's input/output pointer arrays */
     int *input_vals;            /* value index of each non-initializer graph input */
+    bool *input_is_key;         /* input's values are baked into the plan (shape operands) */
     int n_inputs;
+    bool shape_unknown;         /* planning failed on a shape that depends on input values */
     void *engine, *stream;
 };
 
@@ -73,8 +75,17 @@ bool ot_plan_matches(const ot_plan_t *p, const ot_tensor_t *const *inputs) {
         if (!t || t->dtype != have->dtype || t->shape.rank != have->shape.rank) return false;
         for (int d = 0; d < t->shape.rank; d++)
             if (t->shape.dims[d] != have->shape.dims[d]) return false;
+        if (p->input_is_key[i] && memcmp(t->data, have->data, ot_tensor_nbytes(t)) != 0) return false;
     }
     return true;
+}
+
+/* Small integer inputs can be shape operands (Reshape's shape, Unsqueeze's
+ * axes fed as graph inputs). When a plan cannot infer a shape, it is built
+ * again with such inputs' values baked in and made part of its key. */
+static bool is_shape_operand(const ot_tensor_t *t) {
+    return (t->dtype == OT_DTYPE_INT64 || t->dtype == OT_DTYPE_INT32) && t->shape.rank <= 1 &&
+           ot_shape_numel(&t->shape) <= OT_MAX_RANK;
 }
 
 /* Runs one node's kernel immediately on constant inputs. */
@@ -135,10 +146,12 @@ static ot_status_t *plan_nodes(ot_plan_t *p, int *step_of_node) {
         bool all_inferred_data = true;
         for (int o = 0; o < n->n_outputs; o++) {
             if (!out[o]) continue;
-            if (!ot_shape_known(&out[o]->shape))
+            if (!ot_shape_known(&out[o]->shape)) {
+                p->shape_unknown = true;
                 return ot_node_error(&n->info, OT_ERR_UNSUPPORTED,
                                      "cannot determine the shape of output '%s' (%s) before running the graph",
                                      g->values[n->outputs[o]].name, ot_shape_str(&out[o]->shape, buf, sizeof buf));
+            }
             if (!out[o]->data) all_inferred_data = false;
         }
         if (all_inferred_data || all_const) {
@@ -287,8 +300,8 @@ static ot_status_t *setup_kernels(ot_plan_t *p, const int *step_of_node) {
     return NULL;
 }
 
-ot_status_t *ot_plan_create(const ot_model_t *model, const ot_tensor_t *const *inputs, void *engine, void *stream,
-                            ot_plan_t **out) {
+static ot_status_t *plan_build(const ot_model_t *model, const ot_tensor_t *const *inputs, void *engine,
+                               void *stream, bool key_shape_operands, ot_plan_t **out) {
     *out = NULL;
     const ot_graph_t *g = &model->graph;
     ot_plan_t *p = calloc(1, sizeof *p);
@@ -307,8 +320,9 @@ ot_status_t *ot_plan_create(const ot_model_t *model, const ot_tensor_t *const *i
     p->kind = calloc((size_t)g->n_values + 1, 1);
     p->alias_of = calloc((size_t)g->n_values + 1, sizeof *p->alias_of);
     p->input_vals = calloc((size_t)g->n_inputs + 1, sizeof *p->input_vals);
+    p->input_is_key = calloc((size_t)g->n_inputs + 1, sizeof *p->input_is_key);
     p->consts = ot_arena_create();
-    if (!p->vals || !p->kind || !p->alias_of || !p->input_vals || !p->consts) {
+    if (!p->vals || !p->kind || !p->alias_of || !p->input_vals || !p->input_is_key || !p->consts) {
         st = ot_status_create(OT_ERR_NO_MEMORY, "planner: out of memory");
         goto fail;
     }
@@ -326,6 +340,17 @@ ot_status_t *ot_plan_create(const ot_model_t *model, const ot_tensor_t *const *i
         p->vals[v] = *inputs[i];
         p->vals[v].data = NULL;
         p->kind[v] = VAL_INPUT;
+        if (key_shape_operands && is_shape_operand(inputs[i])) {
+            size_t nbytes = ot_tensor_nbytes(inputs[i]);
+            p->vals[v].data = ot_arena_alloc(p->consts, nbytes);
+            if (!p->vals[v].data) {
+                st = ot_status_create(OT_ERR_NO_MEMORY, "planner: out of memory");
+                goto fail;
+            }
+            if (nbytes) memcpy(p->vals[v].data, inputs[i]->data, nbytes);
+            p->kind[v] = VAL_CONST;
+            p->input_is_key[i] = true;
+        }
     }
     st = plan_nodes(p, step_of_node);
     if (!st) st = pack_arena(p, step_of_node);
@@ -336,8 +361,23 @@ ot_status_t *ot_plan_create(const ot_model_t *model, const ot_tensor_t *const *i
     return NULL;
 fail:
     free(step_of_node);
+    if (p->shape_unknown && !key_shape_operands) {
+        ot_plan_destroy(p);
+        ot_status_t *retry = plan_build(model, inputs, engine, stream, true, out);
+        if (!retry) {
+            ot_status_free(st);
+            return NULL;
+        }
+        ot_status_free(retry);
+        return st;
+    }
     ot_plan_destroy(p);
     return st;
+}
+
+ot_status_t *ot_plan_create(const ot_model_t *model, const ot_tensor_t *const *inputs, void *engine, void *stream,
+                            ot_plan_t **out) {
+    return plan_build(model, inputs, engine, stream, false, out);
 }
 
 void ot_plan_destroy(ot_plan_t *p) {
@@ -354,11 +394,13 @@ void ot_plan_destroy(ot_plan_t *p) {
     free(p->kind);
     free(p->alias_of);
     free(p->input_vals);
+    free(p->input_is_key);
     free(p);
 }
 
 ot_status_t *ot_plan_run(ot_plan_t *p, const ot_tensor_t *const *inputs) {
-    for (int i = 0; i < p->n_inputs; i++) p->vals[p->input_vals[i]].data = inputs[i]->data;
+    for (int i = 0; i < p->n_inputs; i++)
+        if (!p->input_is_key[i]) p->vals[p->input_vals[i]].data = inputs[i]->data;
     for (int s = 0; s < p->n_steps; s++) {
         step_t *st = &p->steps[s];
         const ot_node_t *n = &p->g->nodes[st->node];

@@ -82,6 +82,15 @@ inline std::string run_node_case(const std::string &name) {
         if (m) onnx__model_proto__free_unpacked(m, nullptr);
         return "not a single-node model";
     }
+    for (size_t k = 0; k < m->graph->n_input + m->graph->n_output; k++) {
+        const Onnx__ValueInfoProto *vi =
+            k < m->graph->n_input ? m->graph->input[k] : m->graph->output[k - m->graph->n_input];
+        if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+            std::string why = "graph value " + std::string(vi->name) + " is not a tensor";
+            onnx__model_proto__free_unpacked(m, nullptr);
+            return why;
+        }
+    }
     const Onnx__NodeProto *np = m->graph->node[0];
     std::string domain = np->domain ? np->domain : "";
     int opset = 0;

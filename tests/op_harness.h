@@ -226,7 +226,7 @@ inline Result run_op(const Node &node, std::vector<Tensor> inputs, int n_outputs
         res.error = ot_status_message(st);
         ot_status_free(st);
     }
-    if ((op->flags & OT_OP_ALIAS_INPUT0) && n_outputs > 0)
+    if ((op->flags & OT_OP_ALIAS_INPUT0) && n_outputs > 0 && !res.outputs[0].bytes.empty())
         std::memcpy(res.outputs[0].bytes.data(), in_views[0].data, res.outputs[0].bytes.size());
     dnnl_stream_destroy(stream);
     dnnl_engine_destroy(engine);

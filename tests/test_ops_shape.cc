@@ -946,122 +946,10 @@ TEST(ShapeOpsDropout, TrainingMode) {
 
 // ------------------------------------------------------- conformance cases
 
-namespace {
-
-// TEMPORARY copy of run_node_case (tests/conformance_case.h) with one fix:
-// there, Node attributes point at attribute names inside the ModelProto,
-// which is freed before the op runs, so attribute lookups read freed
-// memory (e.g. Cast sees no `to`). Here the names are copied into the
-// Node first. Switch back to run_node_case once the shared header keeps
-// the names alive.
-std::string run_case(const std::string &name) {
-    std::string dir = std::string(kNodeCases) + "/" + name, bytes;
-    if (!read_file(dir + "/model.onnx", bytes)) return "cannot read " + dir + "/model.onnx";
-    Onnx__ModelProto *m =
-        onnx__model_proto__unpack(nullptr, bytes.size(), reinterpret_cast<const uint8_t *>(bytes.data()));
-    if (!m || !m->graph || m->graph->n_node != 1) {
-        if (m) onnx__model_proto__free_unpacked(m, nullptr);
-        return "not a single-node model";
-    }
-    for (size_t k = 0; k < m->graph->n_input + m->graph->n_output; k++) {
-        const Onnx__ValueInfoProto *vi =
-            k < m->graph->n_input ? m->graph->input[k] : m->graph->output[k - m->graph->n_input];
-        if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-            std::string why = "graph value " + std::string(vi->name) + " is not a tensor";
-            onnx__model_proto__free_unpacked(m, nullptr);
-            return why;
-        }
-    }
-    const Onnx__NodeProto *np = m->graph->node[0];
-    int opset = 0;
-    for (size_t i = 0; i < m->n_opset_import; i++) {
-        std::string d = m->opset_import[i]->domain ? m->opset_import[i]->domain : "";
-        if (d.empty() || d == "ai.onnx") opset = (int)m->opset_import[i]->version;
-    }
-    Node node(np->op_type, opset);
-    std::vector<std::string> &names = node.strings; // reserved: c_str() pointers stay valid
-    for (size_t i = 0; i < np->n_attribute; i++) {
-        const Onnx__AttributeProto *a = np->attribute[i];
-        names.push_back(a->name);
-        const char *nm = names.back().c_str();
-        switch (a->type) {
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: node.i(nm, a->i); break;
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: node.f(nm, a->f); break;
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
-            node.s(nm, std::string((const char *)a->s.data, a->s.len));
-            break;
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
-            node.ints(nm, std::vector<int64_t>(a->ints, a->ints + a->n_ints));
-            break;
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
-            node.floats(nm, std::vector<float>(a->floats, a->floats + a->n_floats));
-            break;
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: node.t(nm, tensor_from_proto(a->t)); break;
-        default: onnx__model_proto__free_unpacked(m, nullptr); return "unsupported attribute type";
-        }
-    }
-    std::vector<Tensor> inputs;
-    for (size_t i = 0; i < np->n_input; i++) {
-        std::string in = np->input[i];
-        if (in.empty()) {
-            inputs.push_back(Tensor::absent());
-            continue;
-        }
-        size_t k = 0;
-        while (k < m->graph->n_input && in != m->graph->input[k]->name) k++;
-        if (k == m->graph->n_input) {
-            onnx__model_proto__free_unpacked(m, nullptr);
-            return "input " + in + " is not a graph input";
-        }
-        inputs.push_back(load_pb(dir + "/test_data_set_0/input_" + std::to_string(k) + ".pb"));
-    }
-    int n_out = (int)np->n_output;
-    std::vector<int> out_index(n_out, -1);
-    for (int o = 0; o < n_out; o++)
-        for (size_t k = 0; k < m->graph->n_output; k++)
-            if (std::string(np->output[o]) == m->graph->output[k]->name) out_index[o] = (int)k;
-    onnx__model_proto__free_unpacked(m, nullptr);
-
-    Result r = run_op(node, inputs, n_out, std::vector<bool>(inputs.size(), true));
-    if (!r.error.empty()) return r.error;
-    std::ostringstream why;
-    for (int o = 0; o < n_out; o++) {
-        if (out_index[o] < 0) continue;
-        Tensor ref = load_pb(dir + "/test_data_set_0/output_" + std::to_string(out_index[o]) + ".pb");
-        const Tensor &got = r.outputs[o];
-        if (got.dtype != ref.dtype) {
-            why << "output " << o << " dtype " << got.dtype << " expected " << ref.dtype;
-            return why.str();
-        }
-        if (got.dims != ref.dims) return "output " + std::to_string(o) + " shape mismatch";
-        if (got.bytes.size() != ref.bytes.size()) return "output byte size mismatch";
-        size_t es = std::max<size_t>(1, ot_dtype_size(ref.dtype)), n = ref.bytes.size() / es;
-        for (size_t i = 0; i < n; i++) {
-            double g, e;
-            if (ref.dtype == OT_DTYPE_FLOAT) g = got.as<float>()[i], e = ref.as<float>()[i];
-            else if (ref.dtype == OT_DTYPE_DOUBLE) g = got.as<double>()[i], e = ref.as<double>()[i];
-            else {
-                if (std::memcmp(got.bytes.data() + i * es, ref.bytes.data() + i * es, es) != 0) {
-                    why << "output " << o << " element " << i << " differs (exact compare)";
-                    return why.str();
-                }
-                continue;
-            }
-            bool both_nan = std::isnan(g) && std::isnan(e);
-            if (!both_nan && !(std::fabs(g - e) <= 1e-5 + 1e-3 * std::fabs(e))) {
-                why << "output " << o << " element " << i << " got " << g << " expected " << e;
-                return why.str();
-            }
-        }
-    }
-    return "";
-}
-
-} // namespace
 
 class ShapeOpsConformance : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(ShapeOpsConformance, Passes) { EXPECT_EQ(run_case(GetParam()), ""); }
+TEST_P(ShapeOpsConformance, Passes) { EXPECT_EQ(run_node_case(GetParam()), ""); }
 
 // `ls data/node | grep -E '^test_(reshape|flatten|squeeze|unsqueeze|identity|
 // transpose|concat|constant|shape|gather|cast|dropout)'` minus other ops
@@ -1096,7 +984,7 @@ INSTANTIATE_TEST_SUITE_P(
 // Cases that cannot pass, asserted to still fail so we notice when they do.
 class ShapeOpsConformanceExpectedFailure : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(ShapeOpsConformanceExpectedFailure, StillFails) { EXPECT_NE(run_case(GetParam()), ""); }
+TEST_P(ShapeOpsConformanceExpectedFailure, StillFails) { EXPECT_NE(run_node_case(GetParam()), ""); }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, ShapeOpsConformanceExpectedFailure,
