@@ -42,8 +42,8 @@ int ot_graph_intern(ot_graph_t *g, ot_arena_t *arena, const char *name) {
     return g->n_values++;
 }
 
-int ot_graph_add_node(ot_graph_t *g, ot_arena_t *arena, const char *op_type, const char *domain,
-                      const char *name, int n_inputs, const int *inputs, int n_outputs, const int *outputs) {
+int ot_graph_add_node(ot_graph_t *g, ot_arena_t *arena, const char *op_type, const char *domain, const char *name,
+                      int n_inputs, const int *inputs, int n_outputs, const int *outputs) {
     if (!grow_array((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes)) return -1;
     ot_node_t *n = &g->nodes[g->n_nodes];
     memset(n, 0, sizeof *n);

@@ -32,9 +32,9 @@ typedef struct load_ctx {
 static ot_status_t *oom(void) { return ot_status_create(OT_ERR_NO_MEMORY, "out of memory while loading"); }
 
 /* Arena copy of an optional string (NULL stays NULL). */
-#define DUP_OPT(c, dst, src)                                                     \
-    do {                                                                         \
-        if ((src) && !((dst) = ot_arena_strdup((c)->arena, (src)))) return oom(); \
+#define DUP_OPT(c, dst, src)                                                                                           \
+    do {                                                                                                               \
+        if ((src) && !((dst) = ot_arena_strdup((c)->arena, (src)))) return oom();                                      \
     } while (0)
 
 static bool is_empty(const char *s) { return !s || !*s; }
@@ -386,8 +386,7 @@ static ot_status_t *convert_graph(load_ctx_t *c, const Onnx__GraphProto *gp) {
 static ot_status_t *convert_model(load_ctx_t *c, const Onnx__ModelProto *mp) {
     ot_model_t *m = c->m;
     ot_status_t *st;
-    if (!mp->has_ir_version)
-        return ot_status_create(OT_ERR_INVALID_MODEL, "has no ir_version (not an ONNX model?)");
+    if (!mp->has_ir_version) return ot_status_create(OT_ERR_INVALID_MODEL, "has no ir_version (not an ONNX model?)");
     if (mp->ir_version < IR_VERSION_MIN || mp->ir_version > IR_VERSION_MAX)
         return ot_status_create(OT_ERR_UNSUPPORTED, "IR version %lld is not supported (%d to %d are)",
                                 (long long)mp->ir_version, IR_VERSION_MIN, IR_VERSION_MAX);
@@ -421,7 +420,7 @@ static ot_status_t *convert_model(load_ctx_t *c, const Onnx__ModelProto *mp) {
     if (!(m->metadata = ot_arena_alloc(c->arena, mp->n_metadata_props * sizeof *m->metadata))) return oom();
     for (size_t i = 0; i < mp->n_metadata_props; i++) {
         const Onnx__StringStringEntryProto *kv = mp->metadata_props[i];
-        m->metadata[i].key = ot_arena_strdup(c->arena, kv->key);     /* NULL -> "" */
+        m->metadata[i].key = ot_arena_strdup(c->arena, kv->key); /* NULL -> "" */
         m->metadata[i].value = ot_arena_strdup(c->arena, kv->value);
         if (!m->metadata[i].key || !m->metadata[i].value) return oom();
         m->n_metadata++;

@@ -94,16 +94,16 @@ fail:
 /* ---- IR -> protobuf-c ---------------------------------------------------- */
 
 typedef struct save_ctx {
-    ot_arena_t *arena;          /* scaffolding: structs, pointer arrays */
+    ot_arena_t *arena;           /* scaffolding: structs, pointer arrays */
     ProtobufCMessage **unpacked; /* blobs unpacked for re-embedding, freed at the end */
     size_t n_unpacked, cap_unpacked;
 } save_ctx_t;
 
-#define SAVE_NEW(ctx, T, init, out)                                  \
-    do {                                                             \
-        (out) = ot_arena_alloc((ctx)->arena, sizeof(T));             \
-        if (!(out)) return ot_status_create(OT_ERR_NO_MEMORY, "save: out of memory"); \
-        init(out);                                                   \
+#define SAVE_NEW(ctx, T, init, out)                                                                                    \
+    do {                                                                                                               \
+        (out) = ot_arena_alloc((ctx)->arena, sizeof(T));                                                               \
+        if (!(out)) return ot_status_create(OT_ERR_NO_MEMORY, "save: out of memory");                                  \
+        init(out);                                                                                                     \
     } while (0)
 
 static void *save_array(save_ctx_t *ctx, size_t n, size_t elem) {
@@ -121,8 +121,7 @@ static ot_status_t *unpack_blob(save_ctx_t *ctx, const ProtobufCMessageDescripto
         ctx->cap_unpacked = cap;
     }
     ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, len, data);
-    if (!msg)
-        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "%s: stored bytes do not parse as %s", what, desc->name);
+    if (!msg) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "%s: stored bytes do not parse as %s", what, desc->name);
     ctx->unpacked[ctx->n_unpacked++] = msg;
     *out = msg;
     return NULL;
@@ -186,8 +185,7 @@ static ot_status_t *save_value_info(save_ctx_t *ctx, const ot_value_t *v, Onnx__
     return NULL;
 }
 
-static ot_status_t *save_attr(save_ctx_t *ctx, const ot_attr_t *a, const char *node_label,
-                              Onnx__AttributeProto **out) {
+static ot_status_t *save_attr(save_ctx_t *ctx, const ot_attr_t *a, const char *node_label, Onnx__AttributeProto **out) {
     char what[512];
     ot_label(what, sizeof what, "%s: attribute '%s'", node_label, a->name);
     if (a->raw) {

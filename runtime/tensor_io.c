@@ -10,9 +10,9 @@
 #define _XOPEN_SOURCE 700
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +65,8 @@ ot_status_t *ot_dtype_from_onnx(int32_t dt, const char *what, ot_dtype_t *out) {
         return NULL;
     }
     if (dt >= 17 && dt <= 23)
-        return ot_status_create(OT_ERR_UNSUPPORTED, "%s: data type %s (%d) is not supported", what,
-                                onnx_dtype_name(dt), (int)dt);
+        return ot_status_create(OT_ERR_UNSUPPORTED, "%s: data type %s (%d) is not supported", what, onnx_dtype_name(dt),
+                                (int)dt);
     return ot_status_create(OT_ERR_INVALID_MODEL, "%s: unknown data type %d", what, (int)dt);
 }
 
@@ -205,11 +205,13 @@ static ot_status_t *read_external(const Onnx__TensorProto *tp, const char *what,
     if (!loc || !*loc) return ot_status_create(OT_ERR_INVALID_MODEL, "%s: external data has no location", what);
     int64_t offset = 0, length = -1;
     if (off_s && !parse_nonneg(off_s, &offset))
-        return ot_status_create(OT_ERR_INVALID_MODEL, "%s: external data '%s' has offset '%s' (not a non-negative integer)",
-                                what, loc, off_s);
+        return ot_status_create(OT_ERR_INVALID_MODEL,
+                                "%s: external data '%s' has offset '%s' (not a non-negative integer)", what, loc,
+                                off_s);
     if (len_s && !parse_nonneg(len_s, &length))
-        return ot_status_create(OT_ERR_INVALID_MODEL, "%s: external data '%s' has length '%s' (not a non-negative integer)",
-                                what, loc, len_s);
+        return ot_status_create(OT_ERR_INVALID_MODEL,
+                                "%s: external data '%s' has length '%s' (not a non-negative integer)", what, loc,
+                                len_s);
     if (!dir)
         return ot_status_create(OT_ERR_INVALID_ARGUMENT,
                                 "%s: external data '%s' cannot be read: the model was loaded from memory without a "
@@ -251,8 +253,9 @@ static ot_status_t *read_external(const Onnx__TensorProto *tp, const char *what,
         goto done;
     }
     size_t dl = strlen(real_dir);
-    bool inside = strcmp(real_dir, "/") == 0 ? real_file[0] == '/'
-                                             : strncmp(real_file, real_dir, dl) == 0 && (real_file[dl] == '/' || !real_file[dl]);
+    bool inside = strcmp(real_dir, "/") == 0
+                      ? real_file[0] == '/'
+                      : strncmp(real_file, real_dir, dl) == 0 && (real_file[dl] == '/' || !real_file[dl]);
     if (!inside) {
         st = ot_status_create(OT_ERR_INVALID_MODEL,
                               "%s: external data location '%s' resolves to '%s', outside the model folder '%s'", what,
@@ -358,8 +361,8 @@ ot_status_t *ot_tensor_from_proto(const Onnx__TensorProto *tp, const char *what,
         hdr.data = data;
     } else {
         if (tp->n_external_data)
-            return ot_status_create(OT_ERR_INVALID_MODEL, "%s: has external_data entries but data_location is not EXTERNAL",
-                                    what);
+            return ot_status_create(OT_ERR_INVALID_MODEL,
+                                    "%s: has external_data entries but data_location is not EXTERNAL", what);
         if (tp->has_raw_data && counts[want])
             return ot_status_create(OT_ERR_INVALID_MODEL, "%s: has both raw_data and %s", what, field_names[want]);
         if (tp->has_raw_data) {
@@ -513,9 +516,9 @@ static ot_status_t *npy_dtype(const char *descr, const char *path, ot_dtype_t *o
         const char *code;
         ot_dtype_t dtype;
     } table[] = {
-        {"f2", OT_DTYPE_FLOAT16}, {"f4", OT_DTYPE_FLOAT},     {"f8", OT_DTYPE_DOUBLE},      {"i1", OT_DTYPE_INT8},
-        {"i2", OT_DTYPE_INT16},   {"i4", OT_DTYPE_INT32},     {"i8", OT_DTYPE_INT64},       {"u1", OT_DTYPE_UINT8},
-        {"u2", OT_DTYPE_UINT16},  {"u4", OT_DTYPE_UINT32},    {"u8", OT_DTYPE_UINT64},      {"b1", OT_DTYPE_BOOL},
+        {"f2", OT_DTYPE_FLOAT16},   {"f4", OT_DTYPE_FLOAT},       {"f8", OT_DTYPE_DOUBLE}, {"i1", OT_DTYPE_INT8},
+        {"i2", OT_DTYPE_INT16},     {"i4", OT_DTYPE_INT32},       {"i8", OT_DTYPE_INT64},  {"u1", OT_DTYPE_UINT8},
+        {"u2", OT_DTYPE_UINT16},    {"u4", OT_DTYPE_UINT32},      {"u8", OT_DTYPE_UINT64}, {"b1", OT_DTYPE_BOOL},
         {"c8", OT_DTYPE_COMPLEX64}, {"c16", OT_DTYPE_COMPLEX128},
     };
     char order = descr[0];
@@ -559,8 +562,7 @@ static ot_status_t *npy_load(const uint8_t *buf, size_t len, const char *path, o
     ot_status_t *st = npy_parse_header(h, path, &hd);
     free(h);
     if (st) return st;
-    if (hd.fortran)
-        return ot_status_create(OT_ERR_UNSUPPORTED, "npy '%s': fortran_order True is not supported", path);
+    if (hd.fortran) return ot_status_create(OT_ERR_UNSUPPORTED, "npy '%s': fortran_order True is not supported", path);
     ot_dtype_t dt = OT_DTYPE_UNDEFINED;
     if ((st = npy_dtype(hd.descr, path, &dt))) return st;
     char what[64 + PATH_MAX];

@@ -320,11 +320,11 @@ struct TempDir {
     }
 };
 
-#define EXPECT_STATUS(loaded, code_, substr)                                                  \
-    do {                                                                                      \
-        EXPECT_EQ(ot_code_name((loaded).code()), std::string(ot_code_name(code_))) << (loaded).msg(); \
-        EXPECT_NE((loaded).msg().find(substr), std::string::npos)                             \
-            << "message: " << (loaded).msg() << "\nexpected to contain: " << (substr);        \
+#define EXPECT_STATUS(loaded, code_, substr)                                                                           \
+    do {                                                                                                               \
+        EXPECT_EQ(ot_code_name((loaded).code()), std::string(ot_code_name(code_))) << (loaded).msg();                  \
+        EXPECT_NE((loaded).msg().find(substr), std::string::npos)                                                      \
+            << "message: " << (loaded).msg() << "\nexpected to contain: " << (substr);                                 \
     } while (0)
 
 // ---- IR comparison ---------------------------------------------------------
@@ -418,7 +418,8 @@ inline void expect_ir_equal(const ot_model_t *a, const ot_model_t *b) {
         EXPECT_STREQ(a->metadata[i].value, b->metadata[i].value);
     }
     ASSERT_EQ(a->n_training_info, b->n_training_info);
-    for (int i = 0; i < a->n_training_info; i++) expect_blob_eq(a->training_info[i], b->training_info[i], "training_info");
+    for (int i = 0; i < a->n_training_info; i++)
+        expect_blob_eq(a->training_info[i], b->training_info[i], "training_info");
     ASSERT_EQ(a->n_functions, b->n_functions);
     for (int i = 0; i < a->n_functions; i++) expect_blob_eq(a->functions[i], b->functions[i], "function");
 

@@ -155,24 +155,30 @@ struct FieldCase {
     ot_dtype_t dtype;
     std::vector<int64_t> dims;
     std::function<void(PbModel &, Onnx__TensorProto *)> fill; // typed field
-    std::string expect;                                        // little-endian bytes
+    std::string expect;                                       // little-endian bytes
 };
 
 static std::vector<FieldCase> field_cases() {
     std::vector<FieldCase> c;
-    c.push_back({"float", OT_DTYPE_FLOAT, {2, 2},
+    c.push_back({"float",
+                 OT_DTYPE_FLOAT,
+                 {2, 2},
                  [](PbModel &pb, Onnx__TensorProto *t) {
                      t->n_float_data = 4;
                      t->float_data = pb.copy<float>({1.5f, -2.f, 0.f, 3.25f});
                  },
                  bytes_of<float>({1.5f, -2.f, 0.f, 3.25f})});
-    c.push_back({"double", OT_DTYPE_DOUBLE, {3},
+    c.push_back({"double",
+                 OT_DTYPE_DOUBLE,
+                 {3},
                  [](PbModel &pb, Onnx__TensorProto *t) {
                      t->n_double_data = 3;
                      t->double_data = pb.copy<double>({1e300, -0.5, 2.0});
                  },
                  bytes_of<double>({1e300, -0.5, 2.0})});
-    c.push_back({"int64", OT_DTYPE_INT64, {3},
+    c.push_back({"int64",
+                 OT_DTYPE_INT64,
+                 {3},
                  [](PbModel &pb, Onnx__TensorProto *t) {
                      t->n_int64_data = 3;
                      t->int64_data = pb.copy<int64_t>({INT64_MIN, -1, INT64_MAX});
@@ -184,8 +190,8 @@ static std::vector<FieldCase> field_cases() {
             t->int32_data = pb.copy<int32_t>(v);
         };
     };
-    c.push_back({"int32", OT_DTYPE_INT32, {3}, i32({INT32_MIN, -7, INT32_MAX}),
-                 bytes_of<int32_t>({INT32_MIN, -7, INT32_MAX})});
+    c.push_back(
+        {"int32", OT_DTYPE_INT32, {3}, i32({INT32_MIN, -7, INT32_MAX}), bytes_of<int32_t>({INT32_MIN, -7, INT32_MAX})});
     c.push_back({"int16", OT_DTYPE_INT16, {3}, i32({-32768, -2, 32767}), bytes_of<int16_t>({-32768, -2, 32767})});
     c.push_back({"int8", OT_DTYPE_INT8, {4}, i32({-128, -1, 0, 127}), bytes_of<int8_t>({-128, -1, 0, 127})});
     c.push_back({"uint16", OT_DTYPE_UINT16, {2}, i32({0, 65535}), bytes_of<uint16_t>({0, 65535})});
@@ -194,19 +200,25 @@ static std::vector<FieldCase> field_cases() {
     // float16 1.0 = 0x3C00, -2.0 = 0xC000; bfloat16 1.0 = 0x3F80, -2.0 = 0xC000
     c.push_back({"float16", OT_DTYPE_FLOAT16, {2}, i32({0x3C00, 0xC000}), bytes_of<uint16_t>({0x3C00, 0xC000})});
     c.push_back({"bfloat16", OT_DTYPE_BFLOAT16, {2}, i32({0x3F80, 0xC000}), bytes_of<uint16_t>({0x3F80, 0xC000})});
-    c.push_back({"uint32", OT_DTYPE_UINT32, {2},
+    c.push_back({"uint32",
+                 OT_DTYPE_UINT32,
+                 {2},
                  [](PbModel &pb, Onnx__TensorProto *t) {
                      t->n_uint64_data = 2;
                      t->uint64_data = pb.copy<uint64_t>({0xFFFFFFFFull, 5});
                  },
                  bytes_of<uint32_t>({0xFFFFFFFFu, 5})});
-    c.push_back({"uint64", OT_DTYPE_UINT64, {2},
+    c.push_back({"uint64",
+                 OT_DTYPE_UINT64,
+                 {2},
                  [](PbModel &pb, Onnx__TensorProto *t) {
                      t->n_uint64_data = 2;
                      t->uint64_data = pb.copy<uint64_t>({(1ull << 63) + 5, 1});
                  },
                  bytes_of<uint64_t>({(1ull << 63) + 5, 1})});
-    c.push_back({"complex64", OT_DTYPE_COMPLEX64, {2},
+    c.push_back({"complex64",
+                 OT_DTYPE_COMPLEX64,
+                 {2},
                  [](PbModel &pb, Onnx__TensorProto *t) {
                      t->n_float_data = 4;
                      t->float_data = pb.copy<float>({1, 2, 3, 4});
@@ -223,7 +235,8 @@ TEST_P(TensorFields, TypedFieldAndRawDataGiveTheSameBytes) {
         PbModel pb;
         pb.output("Y", 0, {});
         pb.node("Identity", {"W"}, {"Y"});
-        Onnx__TensorProto *t = raw ? pb.raw_tensor("W", fc.dtype, fc.dims, fc.expect) : pb.tensor("W", fc.dtype, fc.dims);
+        Onnx__TensorProto *t =
+            raw ? pb.raw_tensor("W", fc.dtype, fc.dims, fc.expect) : pb.tensor("W", fc.dtype, fc.dims);
         if (!raw) fc.fill(pb, t);
         t->doc_string = pb.str("weights");
         pb.init(t);
@@ -258,8 +271,8 @@ TEST(Loader, ZeroSizeAndScalarTensors) {
     PbModel pb;
     pb.output("Y", 0, {});
     pb.node("Concat", {"E1", "E2", "S"}, {"Y"})->n_attribute = 0;
-    pb.init(pb.tensor("E1", OT_DTYPE_FLOAT, {0, 3}));                      // no data field at all
-    pb.init(pb.raw_tensor("E2", OT_DTYPE_INT64, {2, 0, 1ll << 40}, ""));  // empty raw_data
+    pb.init(pb.tensor("E1", OT_DTYPE_FLOAT, {0, 3}));                    // no data field at all
+    pb.init(pb.raw_tensor("E2", OT_DTYPE_INT64, {2, 0, 1ll << 40}, "")); // empty raw_data
     auto *s = pb.init(pb.tensor("S", OT_DTYPE_FLOAT, {}));               // scalar
     s->n_float_data = 1;
     s->float_data = pb.copy<float>({7.5f});
@@ -600,8 +613,8 @@ TEST(Loader, ExternalDataHappyPath) {
 
 static std::string npy(const std::string &descr, const std::string &shape, const std::string &data, int major = 1,
                        bool fortran = false) {
-    std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
-                       ", 'shape': " + shape + ", }";
+    std::string dict =
+        "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
     size_t pre = major == 1 ? 10 : 12;
     while ((pre + dict.size() + 1) % 64) dict += ' ';
     dict += '\n';

@@ -35,7 +35,9 @@ struct Case {
 std::vector<Case> cases() {
     std::vector<Case> c;
     c.push_back({"raw_data_size_mismatch",
-                 [](PbModel &pb) { pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {2, 3}, std::string(10, '\0'))); },
+                 [](PbModel &pb) {
+                     pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {2, 3}, std::string(10, '\0')));
+                 },
                  OT_ERR_INVALID_MODEL, "initializer 'W': raw_data has 10 bytes, dims (2, 3) of float32 need 24"});
     c.push_back({"typed_field_count_mismatch",
                  [](PbModel &pb) {
@@ -52,7 +54,9 @@ std::vector<Case> cases() {
                  },
                  OT_ERR_INVALID_MODEL, "int32_data has 3 values, dims (4) of float16 need 4"});
     c.push_back({"no_data",
-                 [](PbModel &pb) { pb.init(pb.tensor("W", OT_DTYPE_FLOAT, {2, 3})); },
+                 [](PbModel &pb) {
+                     pb.init(pb.tensor("W", OT_DTYPE_FLOAT, {2, 3}));
+                 },
                  OT_ERR_INVALID_MODEL, "initializer 'W': has no data"});
     c.push_back({"wrong_typed_field",
                  [](PbModel &pb) {
@@ -69,30 +73,32 @@ std::vector<Case> cases() {
                  },
                  OT_ERR_INVALID_MODEL, "has both raw_data and float_data"});
     c.push_back({"negative_dim",
-                 [](PbModel &pb) { pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {2, -3}, "")); },
+                 [](PbModel &pb) {
+                     pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {2, -3}, ""));
+                 },
                  OT_ERR_INVALID_MODEL, "initializer 'W': dims (2, -3) has a negative dimension"});
     c.push_back({"dims_overflow",
-                 [](PbModel &pb) { pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {1ll << 40, 1ll << 40}, "")); },
+                 [](PbModel &pb) {
+                     pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {1ll << 40, 1ll << 40}, ""));
+                 },
                  OT_ERR_INVALID_MODEL, "initializer 'W': dims (1099511627776, 1099511627776) of float32 overflow"});
     c.push_back({"dims_overflow_with_element_size",
-                 [](PbModel &pb) { pb.init(pb.raw_tensor("W", OT_DTYPE_DOUBLE, {1ll << 31, 1ll << 31}, "")); },
+                 [](PbModel &pb) {
+                     pb.init(pb.raw_tensor("W", OT_DTYPE_DOUBLE, {1ll << 31, 1ll << 31}, ""));
+                 },
                  OT_ERR_INVALID_MODEL, "overflow"});
     c.push_back({"rank_too_large",
                  [](PbModel &pb) {
                      pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {1, 1, 1, 1, 1, 1, 1, 1, 1}, std::string(4, '\0')));
                  },
                  OT_ERR_UNSUPPORTED, "initializer 'W': rank 9 exceeds the maximum rank 8"});
-    c.push_back({"unknown_data_type",
-                 [](PbModel &pb) { pb.init(pb.raw_tensor("W", 99, {1}, "")); }, OT_ERR_INVALID_MODEL,
-                 "initializer 'W': unknown data type 99"});
-    c.push_back({"missing_data_type",
-                 [](PbModel &pb) { pb.init(pb.raw_tensor("W", 0, {1}, "")); }, OT_ERR_INVALID_MODEL,
-                 "initializer 'W': data_type is missing"});
-    c.push_back({"string_tensor",
-                 [](PbModel &pb) { pb.init(pb.tensor("W", OT_DTYPE_STRING, {1})); }, OT_ERR_UNSUPPORTED,
-                 "initializer 'W': string tensors are not supported"});
-    c.push_back({"float8_tensor",
-                 [](PbModel &pb) { pb.init(pb.raw_tensor("W", 17, {1}, "x")); }, OT_ERR_UNSUPPORTED,
+    c.push_back({"unknown_data_type", [](PbModel &pb) { pb.init(pb.raw_tensor("W", 99, {1}, "")); },
+                 OT_ERR_INVALID_MODEL, "initializer 'W': unknown data type 99"});
+    c.push_back({"missing_data_type", [](PbModel &pb) { pb.init(pb.raw_tensor("W", 0, {1}, "")); },
+                 OT_ERR_INVALID_MODEL, "initializer 'W': data_type is missing"});
+    c.push_back({"string_tensor", [](PbModel &pb) { pb.init(pb.tensor("W", OT_DTYPE_STRING, {1})); },
+                 OT_ERR_UNSUPPORTED, "initializer 'W': string tensors are not supported"});
+    c.push_back({"float8_tensor", [](PbModel &pb) { pb.init(pb.raw_tensor("W", 17, {1}, "x")); }, OT_ERR_UNSUPPORTED,
                  "float8e4m3fn (17) is not supported"});
     c.push_back({"segment",
                  [](PbModel &pb) {
@@ -148,27 +154,22 @@ std::vector<Case> cases() {
                      pb.value_infos.push_back(v);
                  },
                  OT_ERR_UNSUPPORTED, "value_info 'W' has a map type"});
-    c.push_back({"string_input",
-                 [](PbModel &pb) { pb.input("W", OT_DTYPE_STRING, {Dim(1)}); }, OT_ERR_UNSUPPORTED,
+    c.push_back({"string_input", [](PbModel &pb) { pb.input("W", OT_DTYPE_STRING, {Dim(1)}); }, OT_ERR_UNSUPPORTED,
                  "graph input 'W': string tensors are not supported"});
-    c.push_back({"negative_dim_value",
-                 [](PbModel &pb) { pb.input("W", OT_DTYPE_FLOAT, {Dim(-2)}); }, OT_ERR_INVALID_MODEL,
-                 "graph input 'W': dim 0 has negative dim_value -2"});
+    c.push_back({"negative_dim_value", [](PbModel &pb) { pb.input("W", OT_DTYPE_FLOAT, {Dim(-2)}); },
+                 OT_ERR_INVALID_MODEL, "graph input 'W': dim 0 has negative dim_value -2"});
     c.push_back({"input_rank_too_large",
                  [](PbModel &pb) { pb.input("W", OT_DTYPE_FLOAT, std::vector<Dim>(9, Dim(1))); }, OT_ERR_UNSUPPORTED,
                  "graph input 'W': rank 9 exceeds the maximum rank 8"});
-    c.push_back({"duplicate_input",
-                 [](PbModel &pb) { pb.input("X", OT_DTYPE_FLOAT, {Dim(1)}); }, OT_ERR_INVALID_MODEL,
+    c.push_back({"duplicate_input", [](PbModel &pb) { pb.input("X", OT_DTYPE_FLOAT, {Dim(1)}); }, OT_ERR_INVALID_MODEL,
                  "graph input 'X' is listed twice"});
-    c.push_back({"input_without_name",
-                 [](PbModel &pb) { pb.input("", OT_DTYPE_FLOAT, {Dim(1)}); }, OT_ERR_INVALID_MODEL,
-                 "graph input #1 has no name"});
-    c.push_back({"attribute_unknown_type",
-                 [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", 99); }, OT_ERR_INVALID_MODEL,
+    c.push_back({"input_without_name", [](PbModel &pb) { pb.input("", OT_DTYPE_FLOAT, {Dim(1)}); },
+                 OT_ERR_INVALID_MODEL, "graph input #1 has no name"});
+    c.push_back({"attribute_unknown_type", [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", 99); }, OT_ERR_INVALID_MODEL,
                  "node 'add' (Add): attribute 'alpha' has unknown type 99"});
     c.push_back({"attribute_without_type",
-                 [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", OT_ATTR_FLOAT)->has_type = 0; },
-                 OT_ERR_INVALID_MODEL, "node 'add' (Add): attribute 'alpha' has no type"});
+                 [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", OT_ATTR_FLOAT)->has_type = 0; }, OT_ERR_INVALID_MODEL,
+                 "node 'add' (Add): attribute 'alpha' has no type"});
     c.push_back({"attribute_ref_attr_name",
                  [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", OT_ATTR_FLOAT)->ref_attr_name = pb.str("a"); },
                  OT_ERR_INVALID_MODEL, "attribute 'alpha' refers to function attribute 'a'"});
@@ -178,36 +179,34 @@ std::vector<Case> cases() {
                      pb.attr(pb.nodes[0], "alpha", OT_ATTR_INT);
                  },
                  OT_ERR_INVALID_MODEL, "node 'add' (Add): attribute 'alpha' is given twice"});
-    c.push_back({"tensor_attribute_without_tensor",
-                 [](PbModel &pb) { pb.attr(pb.nodes[0], "value", OT_ATTR_TENSOR); }, OT_ERR_INVALID_MODEL,
-                 "attribute 'value' of type TENSOR has no tensor"});
+    c.push_back({"tensor_attribute_without_tensor", [](PbModel &pb) { pb.attr(pb.nodes[0], "value", OT_ATTR_TENSOR); },
+                 OT_ERR_INVALID_MODEL, "attribute 'value' of type TENSOR has no tensor"});
     c.push_back({"bad_tensor_attribute",
                  [](PbModel &pb) {
                      pb.attr(pb.nodes[0], "value", OT_ATTR_TENSOR)->t =
                          pb.raw_tensor("", OT_DTYPE_FLOAT, {3}, std::string(4, '\0'));
                  },
-                 OT_ERR_INVALID_MODEL, "node 'add' (Add): attribute 'value': raw_data has 4 bytes, dims (3) of float32 need 12"});
-    c.push_back({"node_without_op_type",
-                 [](PbModel &pb) { pb.node("", {"X"}, {"Z"}); }, OT_ERR_INVALID_MODEL, "node #1 has no op_type"});
+                 OT_ERR_INVALID_MODEL,
+                 "node 'add' (Add): attribute 'value': raw_data has 4 bytes, dims (3) of float32 need 12"});
+    c.push_back({"node_without_op_type", [](PbModel &pb) { pb.node("", {"X"}, {"Z"}); }, OT_ERR_INVALID_MODEL,
+                 "node #1 has no op_type"});
     c.push_back({"node_domain_not_imported",
                  [](PbModel &pb) { pb.node("Foo", {"X"}, {"Z"}, "foo")->domain = pb.str("com.nowhere"); },
-                 OT_ERR_INVALID_MODEL, "node 'foo' (Foo): domain 'com.nowhere' is not listed in the model's opset_import"});
-    c.push_back({"ir_version_too_new",
-                 [](PbModel &pb) { pb.m.ir_version = 11; }, OT_ERR_UNSUPPORTED, "IR version 11 is not supported"});
-    c.push_back({"ir_version_too_old",
-                 [](PbModel &pb) { pb.m.ir_version = 2; }, OT_ERR_UNSUPPORTED, "IR version 2 is not supported"});
-    c.push_back({"ir_version_missing",
-                 [](PbModel &pb) { pb.m.has_ir_version = 0; }, OT_ERR_INVALID_MODEL, "has no ir_version"});
-    c.push_back({"no_opset_import",
-                 [](PbModel &pb) { pb.opsets.clear(); }, OT_ERR_INVALID_MODEL, "has no opset_import"});
-    c.push_back({"opset_twice",
-                 [](PbModel &pb) { pb.add_opset("ai.onnx", 12); }, OT_ERR_INVALID_MODEL,
+                 OT_ERR_INVALID_MODEL,
+                 "node 'foo' (Foo): domain 'com.nowhere' is not listed in the model's opset_import"});
+    c.push_back({"ir_version_too_new", [](PbModel &pb) { pb.m.ir_version = 11; }, OT_ERR_UNSUPPORTED,
+                 "IR version 11 is not supported"});
+    c.push_back({"ir_version_too_old", [](PbModel &pb) { pb.m.ir_version = 2; }, OT_ERR_UNSUPPORTED,
+                 "IR version 2 is not supported"});
+    c.push_back({"ir_version_missing", [](PbModel &pb) { pb.m.has_ir_version = 0; }, OT_ERR_INVALID_MODEL,
+                 "has no ir_version"});
+    c.push_back(
+        {"no_opset_import", [](PbModel &pb) { pb.opsets.clear(); }, OT_ERR_INVALID_MODEL, "has no opset_import"});
+    c.push_back({"opset_twice", [](PbModel &pb) { pb.add_opset("ai.onnx", 12); }, OT_ERR_INVALID_MODEL,
                  "opset_import lists domain '' twice"});
-    c.push_back({"opset_version_invalid",
-                 [](PbModel &pb) { pb.add_opset("com.x", 1ll << 40); }, OT_ERR_INVALID_MODEL,
+    c.push_back({"opset_version_invalid", [](PbModel &pb) { pb.add_opset("com.x", 1ll << 40); }, OT_ERR_INVALID_MODEL,
                  "opset_import for domain 'com.x' has no valid version (1099511627776)"});
-    c.push_back({"no_graph",
-                 [](PbModel &pb) { pb.m.graph = nullptr; }, OT_ERR_INVALID_MODEL, "has no graph"});
+    c.push_back({"no_graph", [](PbModel &pb) { pb.m.graph = nullptr; }, OT_ERR_INVALID_MODEL, "has no graph"});
     return c;
 }
 
@@ -292,8 +291,11 @@ TEST(MalformedBytes, GarbageAndMutations) {
 
 // Real models with subgraphs, many attributes and initializers, damaged.
 TEST(MalformedBytes, MutatedConformanceModels) {
-    const char *names[] = {"node/test_if", "node/test_loop11", "node/test_conv_with_strides_padding",
-                           "node/test_lstm_with_peepholes", "simple/test_gradient_of_add_and_mul",
+    const char *names[] = {"node/test_if",
+                           "node/test_loop11",
+                           "node/test_conv_with_strides_padding",
+                           "node/test_lstm_with_peepholes",
+                           "simple/test_gradient_of_add_and_mul",
                            "pytorch-converted/test_ConvTranspose2d"};
     std::mt19937 rng(99);
     int tried = 0;
@@ -371,20 +373,34 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ExtCase{"control_ok", {{"location", "w.bin"}}, OT_OK, ""},
         ExtCase{"symlink_inside_ok", {{"location", "self/self/w.bin"}}, OT_OK, ""},
-        ExtCase{"dotdot", {{"location", "../secret.bin"}}, OT_ERR_INVALID_MODEL,
+        ExtCase{"dotdot",
+                {{"location", "../secret.bin"}},
+                OT_ERR_INVALID_MODEL,
                 "external data location '../secret.bin' has a '..' component"},
         ExtCase{"dotdot_inside", {{"location", "sub/../../secret.bin"}}, OT_ERR_INVALID_MODEL, "'..' component"},
-        ExtCase{"absolute", {{"location", "/etc/passwd"}}, OT_ERR_INVALID_MODEL,
+        ExtCase{"absolute",
+                {{"location", "/etc/passwd"}},
+                OT_ERR_INVALID_MODEL,
                 "external data location '/etc/passwd' is an absolute path"},
-        ExtCase{"symlink_outside", {{"location", "link.bin"}}, OT_ERR_INVALID_MODEL,
+        ExtCase{"symlink_outside",
+                {{"location", "link.bin"}},
+                OT_ERR_INVALID_MODEL,
                 "external data location 'link.bin' resolves to"},
-        ExtCase{"past_end", {{"location", "w.bin"}, {"offset", "8"}, {"length", "24"}}, OT_ERR_INVALID_MODEL,
+        ExtCase{"past_end",
+                {{"location", "w.bin"}, {"offset", "8"}, {"length", "24"}},
+                OT_ERR_INVALID_MODEL,
                 "external data 'w.bin' (offset 8, length 24) extends past the end of the file (24 bytes)"},
-        ExtCase{"offset_past_end", {{"location", "w.bin"}, {"offset", "1000"}}, OT_ERR_INVALID_MODEL,
+        ExtCase{"offset_past_end",
+                {{"location", "w.bin"}, {"offset", "1000"}},
+                OT_ERR_INVALID_MODEL,
                 "extends past the end of the file"},
-        ExtCase{"length_mismatch", {{"location", "w.bin"}, {"length", "20"}}, OT_ERR_INVALID_MODEL,
+        ExtCase{"length_mismatch",
+                {{"location", "w.bin"}, {"length", "20"}},
+                OT_ERR_INVALID_MODEL,
                 "external data 'w.bin' has length 20, dims (2, 3) of float32 need 24"},
-        ExtCase{"bad_offset", {{"location", "w.bin"}, {"offset", "-4"}}, OT_ERR_INVALID_MODEL,
+        ExtCase{"bad_offset",
+                {{"location", "w.bin"}, {"offset", "-4"}},
+                OT_ERR_INVALID_MODEL,
                 "has offset '-4' (not a non-negative integer)"},
         ExtCase{"missing_file", {{"location", "nope.bin"}}, OT_ERR_IO, "cannot open external data 'nope.bin'"},
         ExtCase{"not_a_file", {{"location", "self"}}, OT_ERR_IO, "external data 'self' is not a regular file"},
