@@ -175,6 +175,14 @@ class PbModel {
         outputs.push_back(vi(name, dtype, shape));
         return outputs.back();
     }
+    // An output declared without type or shape (left to inference).
+    Onnx__ValueInfoProto *output_any(const std::string &name) {
+        auto *v = make(onnx__value_info_proto__init);
+        v->name = str(name);
+        v->type = tensor_type(0, nullptr);
+        outputs.push_back(v);
+        return v;
+    }
     Onnx__TensorProto *init(Onnx__TensorProto *t) {
         inits.push_back(t);
         return t;
