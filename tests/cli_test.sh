@@ -50,8 +50,10 @@ printf '%s' "$header" >>"$tmp/x.npy"
 tail -c $((8 * 784 * 4)) "$demo/input_0.pb" >>"$tmp/x.npy"
 check "run with a .npy input" "$bin" run "$demo/cnn.onnx" --input "image=$tmp/x.npy" --output-dir "$tmp/o4" --quiet
 check "same output from .npy and .pb" cmp "$tmp/o3/output_0.pb" "$tmp/o4/output_0.pb"
-check "inspect" "$bin" inspect "$demo/cnn.onnx"
-check "inspect lists ops" grep -q "Conv" "$tmp/out"
+"$bin" inspect "$demo/cnn.onnx" >"$tmp/inspect.txt" 2>&1
+check "inspect lists ops and inputs" grep -q "Conv" "$tmp/inspect.txt"
+check "inspect keeps the symbolic batch dim" grep -q "image .*float32 (batch, 1, 28, 28)" "$tmp/inspect.txt"
+check "inspect reports no unsupported ops" grep -q "unsupported ops: none" "$tmp/inspect.txt"
 check "ops" "$bin" ops
 
 fails_with "missing model" "cannot" "$bin" run "$tmp/nope.onnx" --input-dir "$tmp"

@@ -5,7 +5,9 @@
  * output is written to OUT/output_K.pb (TensorProto). FILE is .pb or .npy. */
 #include "tools/cli/cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,22 @@ void cli_print_tensor(const char *name, const ot_tensor_t *t) {
         }
     }
     printf("%s]\n", n > show ? ", ..." : "");
+}
+
+/* mkdir -p: creates `path` and its missing parents. */
+static int make_dirs(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        buf[i] = c;
+    }
+    return 0;
 }
 
 static void run_usage(FILE *f) {
@@ -137,6 +155,10 @@ int cmd_run(int argc, char **argv) {
             fprintf(stderr, "onnxtrain run: --input '%s' names no graph input of %s\n", named[j], model_path);
             goto out;
         }
+    }
+    if (output_dir && make_dirs(output_dir) != 0) {
+        fprintf(stderr, "onnxtrain run: cannot create output folder '%s': %s\n", output_dir, strerror(errno));
+        goto out;
     }
     if ((st = ot_session_create(model, &sess)) ||
         (st = ot_session_run(sess, (const ot_tensor_t *const *)inputs, outputs))) {
