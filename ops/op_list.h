@@ -4,6 +4,7 @@
 
 /* ---- elementwise: unary math and activations (ops/unary.c, ops/activations.c) ---- */
 OT_OP(ot_op_Relu_6)
+OT_OP(ot_op_ms_ReluGrad_1)
 OT_OP(ot_op_Sqrt_6)
 OT_OP(ot_op_Exp_6)
 OT_OP(ot_op_Log_6)
@@ -101,5 +102,6 @@ OT_OP(ot_op_Dropout_12)
 OT_OP(ot_op_Dropout_13)
 
 
-/* ---- training ops (later issues) ---- */
+/* ---- training ops ---- */
+OT_OP(ot_op_Gradient_1)
 

@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct ot_arena ot_arena_t;
 
 ot_arena_t *ot_arena_create(void);
@@ -15,4 +19,7 @@ void *ot_arena_alloc(ot_arena_t *a, size_t nbytes);
 char *ot_arena_strdup(ot_arena_t *a, const char *s);
 char *ot_arena_strndup(ot_arena_t *a, const char *s, size_t n);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -137,3 +137,62 @@ ot_status_t *ot_model_output_info(const ot_model_t *model, int i, const char **n
     value_info(&model->graph.values[model->graph.outputs[i]], name, dtype, shape);
     return NULL;
 }
+
+/* Deep copy of one attribute into the arena (names, arrays, tensors). */
+static bool copy_attr(ot_arena_t *arena, const ot_attr_t *src, ot_attr_t *dst) {
+    *dst = *src;
+    dst->name = ot_arena_strdup(arena, src->name);
+    if (!dst->name) return false;
+    if (src->s) {
+        char *s = ot_arena_strndup(arena, src->s, src->s_len);
+        if (!s) return false;
+        dst->s = s;
+    }
+    if (src->type == OT_ATTR_INTS && src->n > 0) {
+        int64_t *v = ot_arena_alloc(arena, (size_t)src->n * sizeof *v);
+        if (!v) return false;
+        memcpy(v, src->ints, (size_t)src->n * sizeof *v);
+        dst->ints = v;
+    }
+    if (src->type == OT_ATTR_FLOATS && src->n > 0) {
+        float *v = ot_arena_alloc(arena, (size_t)src->n * sizeof *v);
+        if (!v) return false;
+        memcpy(v, src->floats, (size_t)src->n * sizeof *v);
+        dst->floats = v;
+    }
+    if (src->type == OT_ATTR_TENSOR && src->t) {
+        ot_tensor_t *t = ot_arena_alloc(arena, sizeof *t);
+        size_t nbytes = ot_tensor_nbytes(src->t);
+        if (!t) return false;
+        *t = *src->t;
+        t->data = ot_arena_alloc(arena, nbytes);
+        if (!t->data) return false;
+        if (nbytes) memcpy(t->data, src->t->data, nbytes);
+        dst->t = t;
+    }
+    if (src->type == OT_ATTR_STRINGS || src->type == OT_ATTR_TENSORS || src->raw) return false; /* not needed yet */
+    return true;
+}
+
+bool ot_node_set_attrs(ot_node_t *node, ot_arena_t *arena, int n_attrs, const ot_attr_t *attrs) {
+    ot_attr_t *copy = ot_arena_alloc(arena, (size_t)(n_attrs > 0 ? n_attrs : 1) * sizeof *copy);
+    if (!copy) return false;
+    for (int i = 0; i < n_attrs; i++)
+        if (!copy_attr(arena, &attrs[i], &copy[i])) return false;
+    node->info.attrs = copy;
+    node->info.n_attrs = n_attrs;
+    return true;
+}
+
+bool ot_model_import_opset(ot_model_t *m, const char *domain, int64_t version) {
+    if (ot_model_opset(m, domain) >= 0) return true;
+    ot_opset_t *opsets = ot_arena_alloc(m->arena, (size_t)(m->n_opsets + 1) * sizeof *opsets);
+    if (!opsets) return false;
+    if (m->n_opsets) memcpy(opsets, m->opsets, (size_t)m->n_opsets * sizeof *opsets);
+    opsets[m->n_opsets].domain = ot_arena_strdup(m->arena, domain);
+    opsets[m->n_opsets].version = version;
+    if (!opsets[m->n_opsets].domain) return false;
+    m->opsets = opsets;
+    m->n_opsets++;
+    return true;
+}

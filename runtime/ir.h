@@ -101,6 +101,11 @@ int ot_graph_intern(ot_graph_t *g, ot_arena_t *arena, const char *name);
 int ot_graph_add_node(ot_graph_t *g, ot_arena_t *arena, const char *op_type,
                       const char *domain, const char *name, int n_inputs,
                       const int *inputs, int n_outputs, const int *outputs);
+/* Sets a node's attributes to deep copies (in the arena) of `attrs`.
+ * STRINGS/TENSORS/raw attributes are not supported here (false). */
+bool ot_node_set_attrs(ot_node_t *node, ot_arena_t *arena, int n_attrs, const ot_attr_t *attrs);
+/* Adds an opset import for `domain` unless the model has one. */
+bool ot_model_import_opset(ot_model_t *m, const char *domain, int64_t version);
 void ot_graph_free(ot_graph_t *g); /* arrays only; arena memory goes with the arena */
 
 int64_t ot_model_opset(const ot_model_t *m, const char *domain); /* -1 if not imported */

@@ -6,6 +6,7 @@
  * acyclic (nodes are re-ordered topologically), then shape inference runs
  * node by node. Every failure names the node or value. Symbolic dims stay
  * unknown (< 0) here; the planner binds them. */
+#include "runtime/autodiff.h"
 #include "runtime/ir.h"
 #include "ops/op_util.h"
 
@@ -236,10 +237,20 @@ static ot_status_t *infer_shapes(ot_model_t *m) {
     return NULL;
 }
 
-ot_status_t *ot_model_validate(ot_model_t *m, bool allow_unknown_ops) {
+static ot_status_t *validate_once(ot_model_t *m, bool allow_unknown_ops) {
     ot_status_t *st = resolve_ops(m, allow_unknown_ops);
     if (!st) st = link_values(&m->graph);
     if (!st) st = topo_sort(&m->graph);
     if (!st) st = infer_shapes(m);
+    return st;
+}
+
+/* Gradient nodes are expanded once the forward is typed; the grown graph is
+ * then validated again as a whole (the new nodes resolve and get types). */
+ot_status_t *ot_model_validate(ot_model_t *m, bool allow_unknown_ops) {
+    bool expanded = false;
+    ot_status_t *st = validate_once(m, allow_unknown_ops);
+    if (!st) st = ot_expand_gradient_nodes(m, &expanded);
+    if (!st && expanded) st = validate_once(m, allow_unknown_ops);
     return st;
 }

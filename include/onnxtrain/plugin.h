@@ -205,7 +205,35 @@ typedef struct ot_kernel {
     void *stream;                 /* dnnl_stream_t */
 } ot_kernel_t;
 
-typedef struct ot_grad_ctx ot_grad_ctx_t; /* filled in by the autodiff issue */
+/* What a gradient rule sees. Values are integer handles; the rule emits
+ * nodes with ot_grad_emit() and sets dinputs[i] for every input with
+ * needs[i]. Leaving dinputs[i] at -1 means "zero". Gradients are always
+ * +dL/dvalue. Forward values a rule reads stay alive until the backward
+ * node that reads them has run (the planner sees the edges). */
+typedef struct ot_grad_ctx {
+    const ot_node_info_t *node;            /* the forward node */
+    int n_inputs;
+    const int *inputs;                     /* forward inputs (-1: absent) */
+    const ot_tensor_t *const *input_types; /* dtype + shape (dims may be unknown); NULL if absent */
+    int n_outputs;
+    const int *outputs;                    /* forward outputs (-1: not produced) */
+    const ot_tensor_t *const *output_types;
+    const int *doutputs;                   /* dL/d(output i); -1: none reaches it (zero) */
+    const bool *needs;                     /* needs[i]: the gradient of input i is wanted */
+    int *dinputs;                          /* out: dL/d(input i), preset to -1 */
+    void *impl;                            /* runtime-private */
+} ot_grad_ctx_t;
+
+/* Appends a node to the backward graph. in[] are handles (-1: absent
+ * optional input); out[] receives n_out new handles. Attributes are copied.
+ * domain "" is ai.onnx; "com.microsoft" and OT_DOMAIN name the others. */
+ot_status_t *ot_grad_emit(ot_grad_ctx_t *ctx, const char *domain, const char *op_type, int n_in, const int *in,
+                          int n_out, int *out, int n_attrs, const ot_attr_t *attrs);
+/* A constant (copied) as a new value handle. */
+ot_status_t *ot_grad_constant(ot_grad_ctx_t *ctx, const ot_tensor_t *value, int *out);
+
+/* Our own domain, for ops that neither ONNX nor ONNX Runtime define. */
+#define OT_DOMAIN "ai.onnxtrain"
 
 enum ot_op_flags {
     OT_OP_ALIAS_INPUT0 = 1u << 0,  /* output 0 is input 0's bytes (Reshape, Identity...) */
