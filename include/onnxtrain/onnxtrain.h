@@ -138,6 +138,12 @@ typedef struct ot_prepare_options {
  * and owned by the caller; `model` and its registry must outlive it. */
 ot_status_t *ot_model_prepare(const ot_model_t *model, const ot_prepare_options_t *opts, ot_model_t **out);
 
+/* The inference model of a training model or checkpoint: training_info
+ * dropped, BatchNormalization and Dropout back in inference mode, unused
+ * initializers and opset imports removed; the weights as they are now.
+ * What ONNX Runtime and other inference engines load. Owned by the caller. */
+ot_status_t *ot_model_export(const ot_model_t *model, ot_model_t **out);
+
 /* ---- training sessions (ONNX TrainingInfoProto) ---------------------------
  *
  * A model whose ModelProto.training_info holds one or more
