@@ -199,6 +199,21 @@ TEST(Npz, WriterRoundTrip) {
     EXPECT_EQ(empty->n, 0u);
 }
 
+// ZIP64 everywhere: 0xFFFFFFFF sizes/offsets with ZIP64 extra fields, ZIP64
+// end of central directory record and locator (gen_npz_fixtures.py).
+TEST(Npz, ReadsZip64Structures) {
+    Npz n = load_ok(read_bytes(kDir + "/zip64.npz"));
+    ASSERT_TRUE(n);
+    ASSERT_EQ(n->n, 2u);
+    const ot_tensor_t *f32 = ot_npz_find(n.get(), "f32");
+    ASSERT_NE(f32, nullptr);
+    EXPECT_EQ(shape_str(f32), "(3, 4)");
+    EXPECT_EQ(values<float>(f32)[11], 11 * 0.5f - 2.25f);
+    const ot_tensor_t *i64 = ot_npz_find(n.get(), "i64");
+    ASSERT_NE(i64, nullptr);
+    EXPECT_EQ(values<int64_t>(i64), (std::vector<int64_t>{-(1LL << 40), -1, 0, 1, (1LL << 40) + 3}));
+}
+
 // ---- malformed corpus ------------------------------------------------------
 
 uint16_t rd16(const std::vector<uint8_t> &b, size_t p) { return (uint16_t)(b[p] | b[p + 1] << 8); }
@@ -243,6 +258,13 @@ struct Zip {
         fix_crc(i);
     }
 };
+
+uint64_t rd64(const std::vector<uint8_t> &b, size_t p) { return rd32(b, p) | (uint64_t)rd32(b, p + 4) << 32; }
+
+// zip64.npz: the ZIP64 end of central directory record and the first
+// central directory record.
+size_t zip64_eocd(const std::vector<uint8_t> &b) { return (size_t)rd64(b, b.size() - 22 - 20 + 8); }
+size_t zip64_central0(const std::vector<uint8_t> &b) { return (size_t)rd64(b, zip64_eocd(b) + 48); }
 
 struct Case {
     const char *name;
@@ -359,6 +381,29 @@ std::vector<Case> cases() {
                  "npy 'bad.npz:f32.npy': fortran_order True is not supported"});
     c.push_back({"npy_shape_vs_data", st, [](Zip &z) { z.edit_header(0, "(3, 4)", "(3, 5)"); },
                  OT_ERR_INVALID_MODEL, "npy 'bad.npz:f32.npy': data has 48 bytes, shape (3, 5) of float32 needs 60"});
+    const char *z64 = "zip64.npz";
+    c.push_back({"zip64_record_bad_signature", z64, [](Zip &z) { wr32(z.b, zip64_eocd(z.b), 0); },
+                 OT_ERR_INVALID_MODEL, "ZIP64 end of central directory record at"});
+    c.push_back({"zip64_locator_outside", z64, [](Zip &z) { wr32(z.b, z.b.size() - 22 - 20 + 8, 0x7fffffff); },
+                 OT_ERR_INVALID_MODEL, "ZIP64 end of central directory offset 2147483647 is outside the archive"});
+    c.push_back({"zip64_locator_missing", z64, [](Zip &z) { wr32(z.b, z.b.size() - 22 - 20, 0); },
+                 OT_ERR_INVALID_MODEL, "end of central directory needs ZIP64 values but has no ZIP64 locator"});
+    c.push_back({"zip64_extra_missing", z64,
+                 [](Zip &z) {
+                     size_t c0 = zip64_central0(z.b);
+                     wr16(z.b, c0 + 46 + rd16(z.b, c0 + 28), 0x5455); // extra id: no longer ZIP64
+                 },
+                 OT_ERR_INVALID_MODEL, "member 'f32.npy': central directory: sizes are 0xFFFFFFFF but there is no "
+                                       "ZIP64 extra field"});
+    c.push_back({"zip64_extra_too_short", z64,
+                 [](Zip &z) {
+                     size_t c0 = zip64_central0(z.b), x = c0 + 46 + rd16(z.b, c0 + 28);
+                     wr16(z.b, x + 2, 16); // 24 bytes needed: sizes and offset
+                     wr16(z.b, x + 4 + 16, 0x9999); // the remaining 8 bytes become a field of size 4
+                     wr16(z.b, x + 4 + 18, 4);
+                 },
+                 OT_ERR_INVALID_MODEL, "member 'f32.npy': central directory: ZIP64 extra field of 16 bytes lacks "
+                                       "the 64-bit sizes (needs 24)"});
     return c;
 }
 
@@ -375,7 +420,7 @@ TEST(NpzMalformed, Corpus) {
 
 // Every truncation of both archives fails cleanly (ASan watches the reads).
 TEST(NpzMalformed, Truncations) {
-    for (const char *f : {"stored.npz", "compressed.npz"}) {
+    for (const char *f : {"stored.npz", "compressed.npz", "zip64.npz"}) {
         std::vector<uint8_t> full = read_bytes(kDir + "/" + f);
         for (size_t len = 0; len < full.size(); len += (len < 2000 || full.size() - len < 200) ? 1 : 37) {
             std::vector<uint8_t> b(full.begin(), full.begin() + len);
