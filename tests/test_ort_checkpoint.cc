@@ -42,9 +42,12 @@ const std::string kFixtures = OT_SOURCE_DIR "/tests/fixtures/ort_checkpoint";
     } while (0)
 
 std::vector<uint8_t> read_bytes(const std::string &path) {
-    std::ifstream f(path, std::ios::binary);
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
     EXPECT_TRUE(f.good()) << path;
-    return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> b(f.good() ? (size_t)f.tellg() : 0);
+    f.seekg(0);
+    f.read(reinterpret_cast<char *>(b.data()), (std::streamsize)b.size());
+    return b;
 }
 
 struct CkptDeleter {
