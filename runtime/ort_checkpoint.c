@@ -782,6 +782,29 @@ static void w_tensor_list(writer_t *w, size_t slot, const ot_ort_tensor_t *ts, s
     for (size_t i = 0; i < n && !w->oom; i++) w_link(w, vec + 4 + 4 * i, w_tensor(w, &ts[i], nominal));
 }
 
+/* Finds a repeated name among n entries of `stride` bytes whose name
+ * pointer is at `base` (names already checked non-NULL); NULL if none. */
+static const char *repeated_name(const void *base, size_t n, size_t stride, bool *oom) {
+    const char *dup = NULL;
+    ot_name_map_t *seen = ot_name_map_create();
+    *oom = !seen;
+    for (size_t i = 0; i < n && seen && !dup && !*oom; i++) {
+        const char *name = *(const char *const *)((const char *)base + i * stride);
+        if (ot_name_map_get(seen, name) >= 0) dup = name;
+        else if (!ot_name_map_put(seen, name, 1)) *oom = true;
+    }
+    ot_name_map_destroy(seen);
+    return dup;
+}
+
+#define CHECK_UNIQUE(arr, n, what, ...)                                                                     \
+    do {                                                                                                    \
+        bool oom_;                                                                                          \
+        const char *dup_ = repeated_name((arr) ? (const void *)&(arr)[0].what : NULL, (n), sizeof *(arr), &oom_); \
+        if (oom_) return ot_status_create(OT_ERR_NO_MEMORY, "ORT checkpoint: out of memory");              \
+        if (dup_) return ot_status_create(OT_ERR_INVALID_ARGUMENT, __VA_ARGS__, dup_);                     \
+    } while (0)
+
 /* Argument checks before writing: names present and unique, data there. */
 static ot_status_t *check_checkpoint(const ot_ort_checkpoint_t *ck) {
     ot_status_t *st = NULL;
@@ -832,8 +855,14 @@ static ot_status_t *check_checkpoint(const ot_ort_checkpoint_t *ck) {
                 if ((st = check_tensor(&ps->momentums[m], "momentum", m, false)))
                     return ot_status_wrap(st, "optimizer group '%s', parameter '%s'", grp->group_name,
                                           ps->param_name);
+            CHECK_UNIQUE(ps->momentums, ps->n_momentums, name,
+                         "ORT checkpoint: optimizer group '%s', parameter '%s': duplicate momentum '%s'",
+                         grp->group_name, ps->param_name);
         }
+        CHECK_UNIQUE(grp->params, grp->n_params, param_name,
+                     "ORT checkpoint: optimizer group '%s': duplicate parameter '%s'", grp->group_name);
     }
+    CHECK_UNIQUE(ck->groups, ck->n_groups, group_name, "ORT checkpoint: duplicate optimizer group '%s'");
     if (ck->n_properties && !ck->properties)
         return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ORT checkpoint: property list is NULL");
     for (size_t i = 0; i < ck->n_properties; i++) {
@@ -847,6 +876,7 @@ static ot_status_t *check_checkpoint(const ot_ort_checkpoint_t *ck) {
             return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ORT checkpoint: string property '%s' has no value",
                                     p->name);
     }
+    CHECK_UNIQUE(ck->properties, ck->n_properties, name, "ORT checkpoint: duplicate property '%s'");
     return NULL;
 }
 

@@ -397,6 +397,37 @@ TEST(OrtCheckpoint, BuildsFromScratch) {
     Ckpt back = load_bytes_ok(serialize(c));
     ASSERT_TRUE(back);
     expect_ckpt_eq(c, back.get());
+    // names must be unique in every list the reader keys by name
+    ot_ort_property_t props[2] = {{"a", OT_ORT_PROPERTY_INT, 1, 0, nullptr}, {"a", OT_ORT_PROPERTY_FLOAT, 0, 2, nullptr}};
+    c->n_properties = 2;
+    c->properties = props;
+    uint8_t *buf = nullptr;
+    size_t len = 0;
+    ot_status_t *st = ot_ort_checkpoint_serialize(c, &buf, &len);
+    EXPECT_EQ(ot_status_code(st), OT_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(ot_status_message(st), "ORT checkpoint: duplicate property 'a'");
+    ot_status_free(st);
+    EXPECT_EQ(buf, nullptr);
+    c->n_properties = 0;
+    c->properties = nullptr;
+    ot_ort_tensor_t moms[2] = {c->frozen[0], c->frozen[0]};
+    moms[0].name = moms[1].name = "momentum0";
+    ot_ort_param_state_t ps = {"running_mean", 2, moms};
+    ot_ort_optimizer_group_t grp = {"g", 0, 0.1f, 1, &ps};
+    c->n_groups = 1;
+    c->groups = &grp;
+    st = ot_ort_checkpoint_serialize(c, &buf, &len);
+    EXPECT_EQ(ot_status_code(st), OT_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(ot_status_message(st),
+                 "ORT checkpoint: optimizer group 'g', parameter 'running_mean': duplicate momentum 'momentum0'");
+    ot_status_free(st);
+    moms[1].name = "momentum1";
+    Ckpt with_group = load_bytes_ok(serialize(c));
+    ASSERT_TRUE(with_group);
+    expect_ckpt_eq(c, with_group.get());
+    c->n_groups = 0;
+    c->groups = nullptr;
+
     // an empty checkpoint: no module state at all
     c->n_frozen = 0;
     Ckpt empty = load_bytes_ok(serialize(c));

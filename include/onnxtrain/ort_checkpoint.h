@@ -108,13 +108,15 @@ ot_status_t *ot_ort_checkpoint_create(ot_ort_checkpoint_t **out);
 void *ot_ort_checkpoint_alloc(ot_ort_checkpoint_t *ckpt, size_t nbytes);
 char *ot_ort_checkpoint_strdup(ot_ort_checkpoint_t *ckpt, const char *s);
 /* Frees a checkpoint from create or load and everything it owns
- * (not caller memory hung into it). NULL is a no-op. */
+ * (not caller memory hung into it). NULL is a no-op; a struct the caller
+ * built itself (internal == NULL) is the caller's to free. */
 void ot_ort_checkpoint_destroy(ot_ort_checkpoint_t *ckpt);
 
 /* Serializes `ckpt` as a version 2 checkpoint into a malloc()ed buffer that
- * the caller frees with free(). Names must be non-empty and unique among
- * the parameters (and within each list); tensors need data unless the
- * state is nominal. */
+ * the caller frees with free(). Names must be non-empty and unique (among
+ * all parameters, groups, a group's parameters, a parameter's momentums,
+ * properties); tensors need data unless the state is nominal (momentums
+ * always); otherwise OT_ERR_INVALID_ARGUMENT. */
 ot_status_t *ot_ort_checkpoint_serialize(const ot_ort_checkpoint_t *ckpt, uint8_t **buf, size_t *len);
 /* Writes `ckpt` (version 2) atomically: temp file in the same folder,
  * fsync, rename; on error `path` is untouched and no temp file remains. */
