@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -432,6 +433,36 @@ TEST(NpzMalformed, Truncations) {
             EXPECT_EQ(msg.rfind("npz 'bad.npz': ", 0), 0u) << msg;
         }
     }
+}
+
+} // namespace
+
+namespace {
+
+// Random byte damage to the archives: a clean load or a clean refusal.
+TEST(NpzMalformed, RandomByteDamage) {
+    std::mt19937 rng(5);
+    int refused = 0;
+    for (const char *f : {"compressed.npz", "zip64.npz"}) {
+        const std::vector<uint8_t> good = read_bytes(kDir + "/" + f);
+        for (int iter = 0; iter < 1500; iter++) {
+            std::vector<uint8_t> b = good;
+            int flips = 1 + (int)(rng() % 4);
+            for (int k = 0; k < flips; k++) b[rng() % b.size()] = (uint8_t)rng();
+            ot_npz_t *n = nullptr;
+            ot_status_t *st = ot_npz_load_bytes(b.data(), b.size(), "fuzz.npz", &n);
+            if (st) {
+                refused++;
+                std::string msg = ot_status_message(st);
+                EXPECT_TRUE(ot_status_code(st) == OT_ERR_INVALID_MODEL || ot_status_code(st) == OT_ERR_UNSUPPORTED)
+                    << msg;
+                EXPECT_TRUE(msg.rfind("npz 'fuzz.npz'", 0) == 0 || msg.rfind("npy 'fuzz.npz:", 0) == 0) << msg;
+                ot_status_free(st);
+            }
+            ot_npz_destroy(n);
+        }
+    }
+    EXPECT_GT(refused, 1000);
 }
 
 } // namespace

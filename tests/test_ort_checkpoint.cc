@@ -728,3 +728,47 @@ TEST(OrtCheckpointMalformed, SharedRawDataBoundedByFileSize) {
 }
 
 } // namespace
+
+namespace {
+
+// Random byte damage (1-4 bytes) to small valid checkpoints: every result is
+// a clean load or a clean refusal (INVALID_MODEL/UNSUPPORTED naming the
+// file); ASan/UBSan watch for anything else.
+TEST(OrtCheckpointMalformed, RandomByteDamage) {
+    std::vector<std::string> files = {kFixtures + "/flatc_v2.ckpt", kFixtures + "/flatc_v1.ckpt"};
+    struct stat sb;
+    if (stat((kArtifacts + "/nominal_checkpoint").c_str(), &sb) == 0) files.push_back(kArtifacts + "/nominal_checkpoint");
+    std::mt19937 rng(11);
+    int refused = 0, loaded = 0;
+    for (const std::string &file : files) {
+        const std::vector<uint8_t> good = read_bytes(file);
+        ASSERT_FALSE(good.empty());
+        for (int iter = 0; iter < 1500; iter++) {
+            std::vector<uint8_t> b = good;
+            int flips = 1 + (int)(rng() % 4);
+            for (int k = 0; k < flips; k++) b[rng() % b.size()] = (uint8_t)rng();
+            ot_ort_checkpoint_t *c = nullptr;
+            ot_status_t *st = ot_ort_checkpoint_load_bytes(b.data(), b.size(), "fuzz.ckpt", &c);
+            if (st) {
+                refused++;
+                EXPECT_TRUE(ot_status_code(st) == OT_ERR_INVALID_MODEL || ot_status_code(st) == OT_ERR_UNSUPPORTED)
+                    << ot_status_message(st);
+                EXPECT_EQ(std::string(ot_status_message(st)).rfind("ORT checkpoint 'fuzz.ckpt': ", 0), 0u)
+                    << ot_status_message(st);
+                EXPECT_EQ(c, nullptr);
+                ot_status_free(st);
+            } else {
+                loaded++;
+                // whatever loaded must serialize and read back the same
+                Ckpt owner(c);
+                Ckpt back = load_bytes_ok(serialize(c));
+                ASSERT_TRUE(back);
+                expect_ckpt_eq(c, back.get());
+            }
+        }
+    }
+    EXPECT_GT(refused, 1000);
+    EXPECT_GT(loaded, 0); // damage inside tensor data is still a valid file
+}
+
+} // namespace
