@@ -100,6 +100,7 @@ OT_OP(ot_op_Dropout_7)
 OT_OP(ot_op_Dropout_10)
 OT_OP(ot_op_Dropout_12)
 OT_OP(ot_op_Dropout_13)
+OT_OP(ot_op_ms_DropoutGrad_1)
 
 
 /* ---- training ops ---- */
