@@ -105,6 +105,8 @@ OT_OP(ot_op_Dropout_10)
 OT_OP(ot_op_Dropout_12)
 OT_OP(ot_op_Dropout_13)
 OT_OP(ot_op_ms_DropoutGrad_1)
+OT_OP(ot_op_LayerNormalization_17)
+OT_OP(ot_op_ms_LayerNormalizationGrad_1)
 
 
 /* ---- training ops ---- */
