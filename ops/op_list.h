@@ -109,6 +109,17 @@ OT_OP(ot_op_Dropout_13)
 OT_OP(ot_op_ms_DropoutGrad_1)
 OT_OP(ot_op_LayerNormalization_17)
 OT_OP(ot_op_ms_LayerNormalizationGrad_1)
+OT_OP(ot_op_Slice_1)
+OT_OP(ot_op_Slice_10)
+OT_OP(ot_op_Slice_11)
+OT_OP(ot_op_Slice_13)
+OT_OP(ot_op_ms_SliceGrad_1)
+OT_OP(ot_op_Split_2)
+OT_OP(ot_op_Split_11)
+OT_OP(ot_op_Split_13)
+OT_OP(ot_op_Split_18)
+OT_OP(ot_op_Trilu_14)
+OT_OP(ot_op_ConstantOfShape_9)
 
 
 /* ---- training ops ---- */
