@@ -44,6 +44,7 @@ static ot_status_t *cos_run(ot_kernel_t *k) {
     const ot_attr_t *v = ot_node_attr(k->node, "value");
     size_t es = ot_dtype_size(y->dtype);
     int64_t n = ot_shape_numel(&y->shape);
+    if (n == 0) return NULL; /* no buffer */
     unsigned char zero[16] = {0};
     const unsigned char *val = v && v->t->data ? v->t->data : zero;
     bool all_zero = true;

@@ -134,6 +134,7 @@ static void dropout_release(ot_kernel_t *k) {
 /* mask = all true, in its dtype (bool, or the data's type before 10). */
 static void fill_true(ot_tensor_t *mask) {
     int64_t n = ot_shape_numel(&mask->shape);
+    if (n == 0) return; /* no buffer */
     switch (mask->dtype) {
     case OT_DTYPE_BOOL: memset(mask->data, 1, (size_t)n); break;
     case OT_DTYPE_FLOAT:
@@ -290,6 +291,10 @@ static ot_status_t *dropout_grad_run(ot_kernel_t *k) {
     return NULL;
 }
 
+/* ORT's gradient builder copies the forward's attributes (seed) onto the
+ * node; accepted and ignored. */
+static const ot_attr_spec_t dropout_grad_attrs[] = {{"seed", OT_ATTR_INT, false}, {NULL, 0, false}};
+
 const ot_op_def_t ot_op_ms_DropoutGrad_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = "com.microsoft",
@@ -297,6 +302,7 @@ const ot_op_def_t ot_op_ms_DropoutGrad_1 = {
     .since_version = 1,
     .min_inputs = 2, .max_inputs = 4,
     .min_outputs = 1, .max_outputs = 1,
+    .attrs = dropout_grad_attrs,
     .infer = dropout_grad_infer,
     .run = dropout_grad_run,
     .doc = "dX = training_mode && ratio != 0 ? dY * mask / (1 - ratio) : dY",

@@ -292,6 +292,7 @@ static ot_status_t *slice_grad_run(ot_kernel_t *k) {
     int64_t n = 1;
     for (int d = 0; d < plan.rank; d++) n *= plan.len[d];
     if (n != ot_shape_numel(&dy->shape)) return OT_KERNEL_ERROR(k, "dY has the wrong size for the slice");
+    if (ot_tensor_nbytes(dx) == 0) return NULL; /* no buffer */
     memset(dx->data, 0, ot_tensor_nbytes(dx));
     slice_move(&plan, &dx->shape, dx->data, dy->data, ot_dtype_size(dy->dtype), true);
     return NULL;

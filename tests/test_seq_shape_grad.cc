@@ -191,3 +191,46 @@ TEST(SeqShapeGrad, CastChainThroughFloat32AndFloat16) {
         ot_session_destroy(s);
     }
 }
+
+// Shape and ConstantOfShape carry no gradient (int64 shape in between):
+// autodiff passes them by. L = sum(w * x * ConstantOfShape(Shape(x), 2)),
+// so dL/dx = 2 w exactly.
+TEST(SeqShapeGrad, ShapeAndConstantOfShapeArePassedBy) {
+    PbModel pb(8, 13);
+    pb.add_opset("ai.onnx.preview.training", 1);
+    pb.input("x", OT_DTYPE_DOUBLE, {Dim("n"), 3});
+    pb.input("w", OT_DTYPE_DOUBLE, {Dim("n"), 3});
+    pb.node("Shape", {"x"}, {"s"});
+    auto *c = pb.node("ConstantOfShape", {"s"}, {"two"});
+    auto *a = pb.attr(c, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR);
+    a->t = pb.raw_tensor("", OT_DTYPE_DOUBLE, {1}, bytes_of(std::vector<double>{2.0}));
+    pb.node("Mul", {"x", "two"}, {"y"});
+    pb.node("Mul", {"y", "w"}, {"z"});
+    pb.attr_int(pb.node("ReduceSum", {"z"}, {"L"}), "keepdims", 0);
+    auto *g = pb.node("Gradient", {"x"}, {"dx"}, "gradient");
+    g->domain = pb.str("ai.onnx.preview.training");
+    auto *axs = pb.attr(g, "xs", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+    axs->n_strings = 1;
+    axs->strings = pb.alloc<ProtobufCBinaryData>(1);
+    axs->strings[0] = pb.bin("x");
+    auto *ay = pb.attr(g, "y", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    ay->has_s = 1;
+    ay->s = pb.bin("L");
+    pb.output_any("dx");
+    Loaded m = load_bytes(pb.bytes(), nullptr, false);
+    ASSERT_EQ(m.msg(), "");
+    ot_session_t *s = nullptr;
+    ot_status_t *st = ot_session_create(m.m, &s);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    Tensor x = Tensor::of(OT_DTYPE_DOUBLE, {2, 3}, random_values(6, 60));
+    std::vector<double> wv = random_values(6, 61);
+    Tensor w = Tensor::of(OT_DTYPE_DOUBLE, {2, 3}, wv);
+    ot_tensor_t xv = x.view(), wt = w.view();
+    const ot_tensor_t *feeds[2] = {&xv, &wt};
+    ot_tensor_t *out[1] = {nullptr};
+    st = ot_session_run(s, feeds, out);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    for (int i = 0; i < 6; i++) EXPECT_EQ(((const double *)out[0]->data)[i], 2 * wv[i]) << i;
+    ot_tensor_destroy(out[0]);
+    ot_session_destroy(s);
+}
