@@ -153,17 +153,24 @@ static void fill_true(ot_tensor_t *mask) {
     }
 }
 
-/* One element per generator draw, in order: the draws are sequential by
- * nature (MT19937), so this loop is too. y = x * (keep ? scale : 0), which
- * is numpy's mask * x * scale bit for bit (signed zeros and NaN included). */
+/* One generator draw per element, in order: the draws are sequential by
+ * nature (MT19937), so they come in blocks of DROPOUT_BLOCK (on the stack)
+ * and each block is then applied. y = x * (keep ? scale : 0), which is
+ * numpy's mask * x * scale bit for bit (signed zeros and NaN included). */
+#define DROPOUT_BLOCK 1024
 #define DROPOUT_LOOP(T, LOAD, STORE, SCALE)                                  \
     do {                                                                      \
         const T *src = x->data;                                               \
         T *dst = y->data;                                                     \
-        for (int64_t i = 0; i < n; i++) {                                     \
-            bool keep = ot_mt19937_next_u53(gen) >= thr;                      \
-            dst[i] = STORE(LOAD(src[i]) * (keep ? (SCALE) : 0));             \
-            if (m) m[i] = keep;                                               \
+        uint64_t u[DROPOUT_BLOCK];                                            \
+        for (int64_t i0 = 0; i0 < n; i0 += DROPOUT_BLOCK) {                   \
+            int64_t len = n - i0 < DROPOUT_BLOCK ? n - i0 : DROPOUT_BLOCK;    \
+            ot_mt19937_fill_u53(gen, u, len);                                 \
+            for (int64_t i = 0; i < len; i++) {                               \
+                bool keep = u[i] >= thr;                                      \
+                dst[i0 + i] = STORE(LOAD(src[i0 + i]) * (keep ? (SCALE) : 0)); \
+                if (m) m[i0 + i] = keep;                                      \
+            }                                                                 \
         }                                                                     \
     } while (0)
 #define AS_IS(v) (v)

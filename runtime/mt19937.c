@@ -31,7 +31,7 @@ static void mt_twist(ot_mt19937_t *g) {
     g->pos = 0;
 }
 
-uint32_t ot_mt19937_next_u32(ot_mt19937_t *g) {
+static inline uint32_t mt_next(ot_mt19937_t *g) {
     if (g->pos >= OT_MT19937_N) mt_twist(g);
     uint32_t y = g->mt[g->pos++];
     /* tempering */
@@ -42,9 +42,18 @@ uint32_t ot_mt19937_next_u32(ot_mt19937_t *g) {
     return y;
 }
 
+uint32_t ot_mt19937_next_u32(ot_mt19937_t *g) { return mt_next(g); }
+
 uint64_t ot_mt19937_next_u53(ot_mt19937_t *g) {
-    uint64_t a = ot_mt19937_next_u32(g) >> 5, b = ot_mt19937_next_u32(g) >> 6;
+    uint64_t a = mt_next(g) >> 5, b = mt_next(g) >> 6;
     return a << 26 | b;
+}
+
+void ot_mt19937_fill_u53(ot_mt19937_t *g, uint64_t *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t a = mt_next(g) >> 5, b = mt_next(g) >> 6;
+        out[i] = a << 26 | b;
+    }
 }
 
 double ot_mt19937_next_double(ot_mt19937_t *g) {

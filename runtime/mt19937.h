@@ -33,6 +33,9 @@ uint32_t ot_mt19937_next_u32(ot_mt19937_t *g);
 /* The next 53-bit output k (two 32-bit outputs: (a >> 5) << 26 | (b >> 6));
  * numpy's double is k / 2^53. */
 uint64_t ot_mt19937_next_u53(ot_mt19937_t *g);
+/* out[i] = ot_mt19937_next_u53() for i < n, in order (one call for a
+ * block: the hot loop of Dropout). */
+void ot_mt19937_fill_u53(ot_mt19937_t *g, uint64_t *out, int64_t n);
 /* numpy's random_sample(): ot_mt19937_next_u53() / 2^53, in [0, 1). */
 double ot_mt19937_next_double(ot_mt19937_t *g);
 

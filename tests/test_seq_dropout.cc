@@ -87,6 +87,16 @@ TEST(SeqMt19937, MatchesStdMt19937AcrossTwists) {
     }
 }
 
+TEST(SeqMt19937, FillEqualsSuccessiveDraws) {
+    ot_mt19937_t a, b;
+    ot_mt19937_seed(&a, 99);
+    ot_mt19937_seed(&b, 99);
+    std::vector<uint64_t> block(1500);
+    ot_mt19937_fill_u53(&a, block.data(), 700);
+    ot_mt19937_fill_u53(&a, block.data() + 700, 800);
+    for (size_t i = 0; i < block.size(); i++) ASSERT_EQ(block[i], ot_mt19937_next_u53(&b)) << i;
+}
+
 TEST(SeqMt19937, DoublesMatchNumpy) {
     // /usr/bin/python3: np.random.seed(s); np.random.uniform(0, 1, n)
     ot_mt19937_t g;

@@ -150,10 +150,10 @@ TEST(SeqShapeGrad, CastDoubleToDouble) {
     EXPECT_EQ(grad_check(same, {rnd({3, 4}, 50)}), "");
 }
 
-TEST(SeqShapeGrad, CastChainThroughFloat32AndFloat16) {
+TEST(SeqShapeGrad, CastChainThroughNarrowerFloats) {
     // L = sum(w * Cast<double>(Cast<T>(x))): dL/dx = w (the casts are
     // identity for the gradient), checked exactly against w.
-    for (int to : {OT_DTYPE_FLOAT, OT_DTYPE_FLOAT16}) {
+    for (int to : {OT_DTYPE_FLOAT, OT_DTYPE_FLOAT16, OT_DTYPE_BFLOAT16}) {
         PbModel pb(8, 13);
         pb.add_opset("ai.onnx.preview.training", 1);
         pb.input("x", OT_DTYPE_DOUBLE, {2, 3});
