@@ -39,8 +39,9 @@
  * DropoutGrad has run. Re-drawing the mask in the backward is not an
  * option: the generator has moved on.
  *
- * Not aliased (training writes a new tensor; an in-place write would
- * clobber x for its other readers) and never constant-folded (random). */
+ * Dropout-12/13 are not aliased (training writes a new tensor; an in-place
+ * write would clobber x for its other readers) and never constant-folded
+ * (random); Dropout-7/10, always the identity, alias their input. */
 #include "ops/shape_util.h"
 #include "runtime/mt19937.h"
 

@@ -10,7 +10,8 @@
  *
  * Gradient: dX = Concat(dY_0, ..., dY_{n-1}, axis) (Concat's signature is
  * the same at every opset); an output no gradient reaches contributes
- * zeros, ConstantOfShape(Shape(Y_i)). */
+ * zeros, ConstantOfShape(Shape(Y_i)), which needs an ai.onnx opset >= 9
+ * (as autodiff's own zeros do). */
 #include "ops/shape_util.h"
 
 #include <inttypes.h>
