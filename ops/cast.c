@@ -15,7 +15,11 @@
  * inference). Versions 6/9/13 differ only in those types.
  *
  * The kernel works in chunks: the source is widened exactly to double,
- * int64 or uint64 in a small buffer, then narrowed into the target. */
+ * int64 or uint64 in a small buffer, then narrowed into the target.
+ *
+ * Gradient (between float types: float, double, float16, bfloat16):
+ * dX = Cast(dY, to = X's dtype). Autodiff reaches the rule only when both
+ * sides are float types (integers carry no gradient). */
 #include "ops/shape_util.h"
 
 #include <inttypes.h>
@@ -216,6 +220,12 @@ static ot_status_t *cast_run(ot_kernel_t *k) {
     return NULL;
 }
 
+static ot_status_t *cast_gradient(ot_grad_ctx_t *ctx) {
+    if (!ctx->needs[0] || ctx->doutputs[0] < 0) return NULL;
+    ot_attr_t to = {.name = "to", .type = OT_ATTR_INT, .i = ctx->input_types[0]->dtype};
+    return ot_grad_emit(ctx, "", "Cast", 1, &ctx->doutputs[0], 1, &ctx->dinputs[0], 1, &to);
+}
+
 #define CAST_RECORD(ver)                                        \
     const ot_op_def_t ot_op_Cast_##ver = {                     \
         .abi_version = OT_PLUGIN_ABI_VERSION,                  \
@@ -227,6 +237,7 @@ static ot_status_t *cast_run(ot_kernel_t *k) {
         .attrs = cast_attrs,                                   \
         .infer = cast_infer,                                   \
         .run = cast_run,                                       \
+        .gradient = cast_gradient,                             \
         .doc = "output = input converted to dtype `to`",       \
     };
 

@@ -68,6 +68,31 @@ ot_status_t *ot_grad_constant(ot_grad_ctx_t *ctx, const ot_tensor_t *value, int 
     return ot_grad_emit(ctx, "", "Constant", 0, NULL, 1, out, 1, &attr);
 }
 
+ot_status_t *ot_grad_forward_output(ot_grad_ctx_t *ctx, int o, int *out) {
+    struct grad_impl *g = ctx->impl;
+    ot_model_t *m = g->m;
+    ot_node_t *n = &m->graph.nodes[g->fwd_node];
+    if (o < 0 || (n->op && n->op->max_outputs >= 0 && o >= n->op->max_outputs))
+        return ot_node_error(&n->info, OT_ERR_INVALID_ARGUMENT, "autodiff: the op has no output %d", o);
+    if (o < n->n_outputs && n->outputs[o] >= 0) {
+        *out = n->outputs[o];
+        return NULL;
+    }
+    char base[400];
+    snprintf(base, sizeof base, "%s/output_%d", fwd_name(g), o);
+    int v = new_value(g, base);
+    int *outs = o >= n->n_outputs ? ot_arena_alloc(m->arena, sizeof(int) * (size_t)(o + 1)) : n->outputs;
+    if (v < 0 || !outs) return ot_status_create(OT_ERR_NO_MEMORY, "autodiff: out of memory");
+    for (int k = n->n_outputs; k <= o; k++) outs[k] = -1;
+    if (outs != n->outputs) memcpy(outs, n->outputs, sizeof(int) * (size_t)n->n_outputs);
+    outs[o] = v;
+    n->outputs = outs;
+    if (o >= n->n_outputs) n->n_outputs = o + 1;
+    m->graph.values[v].producer = g->fwd_node; /* typed when the graph is validated again */
+    *out = v;
+    return NULL;
+}
+
 /* ones or zeros shaped like value v */
 static ot_status_t *fill_like(ot_grad_ctx_t *ctx, int v, double fill, int *out) {
     const ot_value_t *val = &((struct grad_impl *)ctx->impl)->m->graph.values[v];
