@@ -58,6 +58,7 @@ OT_OP(ot_op_BatchNormalization_7)
 OT_OP(ot_op_BatchNormalization_9)
 OT_OP(ot_op_BatchNormalization_14)
 OT_OP(ot_op_BatchNormalization_15)
+OT_OP(ot_op_ms_BatchNormalizationGrad_1)
 
 
 /* ---- shape and data movement ---- */
