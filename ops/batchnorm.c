@@ -613,11 +613,14 @@ static ot_status_t *bn_grad_run(ot_kernel_t *k) {
     OT_DNNL_TRY(dnnl_memory_set_data_handle(s->diff_src, k->outputs[0]->data));
     OT_DNNL_TRY(dnnl_memory_set_data_handle(s->diff_scale, dscale));
     OT_DNNL_TRY(dnnl_memory_set_data_handle(s->diff_shift, dshift));
-    dnnl_exec_arg_t args[9] = {{DNNL_ARG_SRC, s->src},           {DNNL_ARG_DIFF_DST, s->diff_dst},
-                               {DNNL_ARG_SCALE, s->scale},       {DNNL_ARG_MEAN, s->mean},
-                               {DNNL_ARG_VARIANCE, s->varm},     {DNNL_ARG_DIFF_SRC, s->diff_src},
-                               {DNNL_ARG_DIFF_SCALE, s->diff_scale}, {DNNL_ARG_DIFF_SHIFT, s->diff_shift}};
-    int nargs = 8;
+    /* oneDNN 2.6 wants a SHIFT argument with use_shift although the
+     * backward never reads it: scale stands in */
+    dnnl_exec_arg_t args[10] = {{DNNL_ARG_SRC, s->src},           {DNNL_ARG_DIFF_DST, s->diff_dst},
+                                {DNNL_ARG_SCALE, s->scale},       {DNNL_ARG_SHIFT, s->scale},
+                                {DNNL_ARG_MEAN, s->mean},         {DNNL_ARG_VARIANCE, s->varm},
+                                {DNNL_ARG_DIFF_SRC, s->diff_src}, {DNNL_ARG_DIFF_SCALE, s->diff_scale},
+                                {DNNL_ARG_DIFF_SHIFT, s->diff_shift}};
+    int nargs = 9;
     if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
     OT_DNNL_TRY(dnnl_primitive_execute(s->bwd, stream, nargs, args));
     OT_DNNL_TRY(dnnl_stream_wait(stream));

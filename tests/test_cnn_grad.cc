@@ -1,0 +1,175 @@
+// tests/test_cnn_grad.cc: the CNN ops' training forms and gradients.
+//  - every gradient rule and backward kernel against central finite
+//    differences in float64 (tests/grad_check.h), over several shapes and
+//    attribute combinations, with load-time shapes and with symbolic dims;
+//  - the float32 backward kernels (oneDNN) against the same kernels' float64
+//    reference loops on the same data;
+//  - BatchNormalization's training forward against a naive reference here.
+// PyTorch fixtures are in tests/test_cnn_backward.cc.
+#include "tests/grad_check.h"
+
+#include <cmath>
+
+using namespace ot_test;
+
+namespace {
+
+using Dims = std::vector<int64_t>;
+
+size_t numel(const Dims &d) {
+    size_t n = 1;
+    for (int64_t v : d) n *= (size_t)v;
+    return n;
+}
+
+Tensor f64(const Dims &d, const std::vector<double> &v) { return Tensor::of(OT_DTYPE_DOUBLE, d, v); }
+
+// Same tensor as float32 (float64 ones converted; others unchanged).
+Tensor to_f32(const Tensor &t) {
+    if (t.dtype != OT_DTYPE_DOUBLE || !t.present) return t;
+    std::vector<double> v = t.vec<double>();
+    return Tensor::f32(t.dims, std::vector<float>(v.begin(), v.end()));
+}
+
+std::vector<float> as_floats(const Tensor &t) {
+    if (t.dtype == OT_DTYPE_FLOAT) return t.vec<float>();
+    std::vector<double> v = t.vec<double>();
+    return std::vector<float>(v.begin(), v.end());
+}
+
+// Runs `node` on float64 inputs and on the same values in float32 (the
+// float32 path is oneDNN where it applies, float64 the reference loops) and
+// compares every output.
+void expect_f32_matches_f64(const Node &node, const std::vector<Tensor> &in64, int n_outputs, double atol,
+                            double rtol, const std::string &label) {
+    std::vector<Tensor> in32;
+    for (const Tensor &t : in64) in32.push_back(to_f32(t));
+    Result r64 = run_op(node, in64, n_outputs), r32 = run_op(node, in32, n_outputs);
+    ASSERT_EQ(r64.error, "") << label;
+    ASSERT_EQ(r32.error, "") << label;
+    for (int o = 0; o < n_outputs; o++) {
+        ASSERT_EQ(r32.outputs[o].dims, r64.outputs[o].dims) << label << " output " << o;
+        if (r32.outputs[o].dtype == OT_DTYPE_INT64) {
+            EXPECT_EQ(r32.outputs[o].vec<int64_t>(), r64.outputs[o].vec<int64_t>()) << label << " output " << o;
+            continue;
+        }
+        expect_near(as_floats(r32.outputs[o]), as_floats(r64.outputs[o]), atol, rtol,
+                    label + " output " + std::to_string(o));
+    }
+}
+
+// ---- BatchNormalization ------------------------------------------------------
+
+struct BnRef {
+    std::vector<double> y, run_mean, run_var, saved_mean, saved_inv_std;
+};
+
+BnRef ref_bn_train(const std::vector<double> &x, const Dims &xd, const std::vector<double> &scale,
+                   const std::vector<double> &b, const std::vector<double> &mean, const std::vector<double> &var,
+                   double eps, double momentum, bool unbiased) {
+    int64_t n = xd[0], c = xd[1], inner = (int64_t)numel(xd) / (n * c);
+    double m = (double)(n * inner);
+    BnRef r;
+    r.y.resize(x.size());
+    for (int64_t ci = 0; ci < c; ci++) {
+        double sum = 0, sq = 0;
+        for (int64_t ni = 0; ni < n; ni++)
+            for (int64_t j = 0; j < inner; j++) sum += x[(ni * c + ci) * inner + j];
+        double mu = sum / m;
+        for (int64_t ni = 0; ni < n; ni++)
+            for (int64_t j = 0; j < inner; j++) sq += std::pow(x[(ni * c + ci) * inner + j] - mu, 2);
+        double v = sq / m, inv = 1 / std::sqrt(v + eps);
+        for (int64_t ni = 0; ni < n; ni++)
+            for (int64_t j = 0; j < inner; j++) {
+                int64_t i = (ni * c + ci) * inner + j;
+                r.y[i] = scale[ci] * (x[i] - mu) * inv + b[ci];
+            }
+        r.run_mean.push_back(momentum * mean[ci] + (1 - momentum) * mu);
+        r.run_var.push_back(momentum * var[ci] + (1 - momentum) * (unbiased ? v * m / (m - 1) : v));
+        r.saved_mean.push_back(mu);
+        r.saved_inv_std.push_back(inv);
+    }
+    return r;
+}
+
+struct BnCase {
+    Dims x;
+    int opset;
+    bool unbiased;
+};
+
+class CnnBatchNormTrain : public ::testing::TestWithParam<BnCase> {};
+
+TEST_P(CnnBatchNormTrain, ForwardMatchesDefinition) {
+    const BnCase &c = GetParam();
+    int64_t ch = c.x[1];
+    auto x = random_values(numel(c.x), 1, -2, 3);
+    auto s = random_values(ch, 2, 0.5, 1.5), b = random_values(ch, 3), m = random_values(ch, 4);
+    auto v = random_values(ch, 5, 0.5, 2);
+    Node node("BatchNormalization", c.opset);
+    node.f("epsilon", 1e-3f).f("momentum", 0.8f);
+    if (c.opset >= 14) node.i("training_mode", 1);
+    if (c.unbiased) node.i("ai.onnxtrain.unbiased_running_var", 1);
+    int n_out = c.opset >= 14 ? 3 : 5;
+    BnRef ref = ref_bn_train(x, c.x, s, b, m, v, (double)1e-3f, (double)0.8f, c.unbiased);
+    for (ot_dtype_t dt : {OT_DTYPE_DOUBLE, OT_DTYPE_FLOAT}) {
+        std::vector<Tensor> in = {f64(c.x, x), f64({ch}, s), f64({ch}, b), f64({ch}, m), f64({ch}, v)};
+        if (dt == OT_DTYPE_FLOAT)
+            for (Tensor &t : in) t = to_f32(t);
+        Result r = run_op(node, in, n_out);
+        ASSERT_EQ(r.error, "");
+        double tol = dt == OT_DTYPE_FLOAT ? 2e-5 : 1e-12;
+        std::string l = dt == OT_DTYPE_FLOAT ? "f32 " : "f64 ";
+        auto f = [](const std::vector<double> &v) { return std::vector<float>(v.begin(), v.end()); };
+        expect_near(as_floats(r.outputs[0]), f(ref.y), tol, tol, l + "Y");
+        expect_near(as_floats(r.outputs[1]), f(ref.run_mean), tol, tol, l + "running_mean");
+        expect_near(as_floats(r.outputs[2]), f(ref.run_var), tol, tol, l + "running_var");
+        if (n_out == 5) {
+            expect_near(as_floats(r.outputs[3]), f(ref.saved_mean), tol, tol, l + "saved_mean");
+            expect_near(as_floats(r.outputs[4]), f(ref.saved_inv_std), tol, tol, l + "saved_inv_std");
+        }
+    }
+}
+
+TEST_P(CnnBatchNormTrain, GradientMatchesFiniteDifferences) {
+    const BnCase &c = GetParam();
+    int64_t ch = c.x[1];
+    Node node("BatchNormalization", c.opset);
+    node.f("epsilon", 1e-2f);
+    if (c.opset >= 14) node.i("training_mode", 1);
+    if (c.unbiased) node.i("ai.onnxtrain.unbiased_running_var", 1);
+    GradCheckOptions opt;
+    opt.n_outputs = c.opset >= 14 ? 3 : 5;
+    opt.symbolic_dims = c.unbiased; // both ways, over the cases
+    EXPECT_EQ(grad_check(node,
+                         {diff(c.x, random_values(numel(c.x), 7, -2, 2)), diff({ch}, random_values(ch, 8, 0.5, 1.5)),
+                          diff({ch}, random_values(ch, 9)), fixed(f64({ch}, random_values(ch, 10))),
+                          fixed(f64({ch}, random_values(ch, 11, 0.5, 1.5)))},
+                         opt),
+              "");
+}
+
+TEST_P(CnnBatchNormTrain, GradKernelFloat32MatchesFloat64) {
+    const BnCase &c = GetParam();
+    int64_t ch = c.x[1];
+    Node node("BatchNormalizationGrad", 1, "com.microsoft");
+    node.f("epsilon", 1e-5f);
+    std::vector<Tensor> in = {f64(c.x, random_values(numel(c.x), 12)), f64(c.x, random_values(numel(c.x), 13, -2, 2)),
+                              f64({ch}, random_values(ch, 14, 0.5, 1.5)), f64({ch}, random_values(ch, 15, -0.2, 0.2)),
+                              f64({ch}, random_values(ch, 16, 0.5, 2))};
+    expect_f32_matches_f64(node, in, 3, 1e-5, 1e-4, "BatchNormalizationGrad");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnBatchNormTrain,
+                         ::testing::Values(BnCase{{2, 3, 4, 5}, 15, false}, BnCase{{3, 2, 5}, 14, true},
+                                           BnCase{{4, 3}, 9, false}, BnCase{{2, 2, 3, 2, 3}, 7, true},
+                                           BnCase{{1, 4, 3, 3}, 15, true}));
+
+TEST(CnnBatchNormTrain, InferenceFormGradientRefusedByName) {
+    Node node("BatchNormalization", 15);
+    auto p = [](uint32_t seed) { return fixed(f64({2}, random_values(2, seed, 0.5, 1.5))); };
+    std::string e = grad_check(node, {diff({2, 2, 3}, random_values(12, 1)), p(2), p(3), p(4), p(5)});
+    EXPECT_NE(e.find("(BatchNormalization): gradient of the inference form"), std::string::npos) << e;
+}
+
+} // namespace
