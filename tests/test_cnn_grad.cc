@@ -9,6 +9,7 @@
 #include "tests/grad_check.h"
 
 #include <cmath>
+#include <functional>
 
 using namespace ot_test;
 
@@ -170,6 +171,90 @@ TEST(CnnBatchNormTrain, InferenceFormGradientRefusedByName) {
     auto p = [](uint32_t seed) { return fixed(f64({2}, random_values(2, seed, 0.5, 1.5))); };
     std::string e = grad_check(node, {diff({2, 2, 3}, random_values(12, 1)), p(2), p(3), p(4), p(5)});
     EXPECT_NE(e.find("(BatchNormalization): gradient of the inference form"), std::string::npos) << e;
+}
+
+
+// ---- Conv ----------------------------------------------------------------------
+
+struct ConvCase {
+    std::string label;
+    Dims x, w;
+    bool bias;
+    std::function<void(Node &)> attrs;
+};
+
+const std::vector<ConvCase> &conv_cases() {
+    static const std::vector<ConvCase> cases = {
+        {"2d_pad1", {2, 3, 5, 4}, {4, 3, 3, 2}, true, [](Node &n) { n.ints("pads", {1, 1, 1, 1}); }},
+        {"2d_group2_dil2_stride2_pad1", {1, 4, 7, 6}, {6, 2, 3, 3}, true,
+         [](Node &n) { n.i("group", 2).ints("dilations", {2, 2}).ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); }},
+        {"2d_depthwise_same_upper_stride2", {2, 3, 5, 5}, {3, 1, 3, 3}, true,
+         [](Node &n) { n.i("group", 3).s("auto_pad", "SAME_UPPER").ints("strides", {2, 2}); }},
+        {"2d_same_lower_even_kernel", {1, 2, 5, 6}, {3, 2, 2, 4}, false,
+         [](Node &n) { n.s("auto_pad", "SAME_LOWER").ints("strides", {1, 2}); }},
+        {"2d_asymmetric_pads_no_bias", {2, 2, 4, 5}, {2, 2, 3, 3}, false,
+         [](Node &n) { n.ints("pads", {0, 2, 1, 0}).ints("strides", {2, 1}); }},
+        {"1d_valid_stride2", {2, 2, 9}, {3, 2, 3}, true, [](Node &n) { n.s("auto_pad", "VALID").ints("strides", {2}); }},
+        {"3d_pad1", {1, 2, 3, 4, 3}, {2, 2, 2, 2, 2}, true, [](Node &n) { n.ints("pads", {1, 0, 1, 0, 1, 1}); }},
+    };
+    return cases;
+}
+
+class CnnConvGrad : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(CnnConvGrad, MatchesFiniteDifferences) {
+    auto [i, symbolic] = GetParam();
+    const ConvCase &c = conv_cases()[i];
+    Node node("Conv", 13);
+    c.attrs(node);
+    std::vector<GradInput> in = {diff(c.x, random_values(numel(c.x), 20 + i)),
+                                 diff(c.w, random_values(numel(c.w), 40 + i))};
+    if (c.bias) in.push_back(diff({c.w[0]}, random_values(c.w[0], 60 + i)));
+    GradCheckOptions opt;
+    opt.symbolic_dims = symbolic;
+    EXPECT_EQ(grad_check(node, in, opt), "") << c.label;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnConvGrad,
+                         ::testing::Combine(::testing::Range(0, 7), ::testing::Bool()));
+
+// Larger shapes, where oneDNN picks blocked layouts: the float32 ConvGrad
+// against its float64 reference.
+TEST(CnnConvGrad, Float32MatchesFloat64) {
+    struct Big {
+        Dims x, w;
+        std::function<void(Node &)> attrs;
+    };
+    std::vector<Big> bigs = {
+        {{2, 16, 12, 11}, {32, 16, 3, 3}, [](Node &n) { n.ints("pads", {1, 1, 1, 1}); }},
+        {{2, 16, 13, 13}, {16, 8, 3, 3}, [](Node &n) { n.i("group", 2).ints("dilations", {2, 2}).ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); }},
+        {{2, 32, 10, 10}, {32, 1, 3, 3}, [](Node &n) { n.i("group", 32).s("auto_pad", "SAME_UPPER"); }},
+        {{2, 16, 8, 8}, {24, 16, 1, 1}, [](Node &) {}},
+        {{2, 4, 20}, {8, 4, 5}, [](Node &n) { n.ints("strides", {3}).ints("pads", {2, 1}); }},
+    };
+    for (size_t i = 0; i < bigs.size(); i++) {
+        Node node("ConvGrad", 1, "com.microsoft");
+        bigs[i].attrs(node);
+        Result fwd = run_op([&] { Node f("Conv", 13); bigs[i].attrs(f); return f; }(),
+                            {to_f32(f64(bigs[i].x, random_values(numel(bigs[i].x), 1))),
+                             to_f32(f64(bigs[i].w, random_values(numel(bigs[i].w), 2)))},
+                            1);
+        ASSERT_EQ(fwd.error, "");
+        Dims yd = fwd.outputs[0].dims;
+        std::vector<Tensor> in = {f64(yd, random_values(numel(yd), 3 + i)), f64(bigs[i].x, random_values(numel(bigs[i].x), 4)),
+                                  f64(bigs[i].w, random_values(numel(bigs[i].w), 5))};
+        expect_f32_matches_f64(node, in, 3, 1e-4, 1e-4, "ConvGrad case " + std::to_string(i));
+    }
+}
+
+TEST(CnnConvGrad, BadShapesNameNode) {
+    Node node("ConvGrad", 1, "com.microsoft");
+    Result r = run_op(node, {Tensor::f32({1, 2, 5, 5}, std::vector<float>(50, 1.f)), Tensor::f32({1, 3, 5, 5}, std::vector<float>(75, 1.f)),
+                             Tensor::f32({2, 3, 3, 3}, std::vector<float>(54, 1.f))},
+                      3);
+    EXPECT_NE(r.error.find("node 'test_node' (com.microsoft::ConvGrad): dY (1, 2, 5, 5) does not match the convolution's output (1, 2, 3, 3)"),
+              std::string::npos)
+        << "got: " << r.error;
 }
 
 } // namespace
