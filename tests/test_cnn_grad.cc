@@ -45,7 +45,8 @@ void expect_f32_matches_f64(const Node &node, const std::vector<Tensor> &in64, i
                             double rtol, const std::string &label) {
     std::vector<Tensor> in32;
     for (const Tensor &t : in64) in32.push_back(to_f32(t));
-    Result r64 = run_op(node, in64, n_outputs), r32 = run_op(node, in32, n_outputs);
+    std::vector<bool> all_const(in64.size(), true); // as at plan time: shapes and X_shape known
+    Result r64 = run_op(node, in64, n_outputs, all_const), r32 = run_op(node, in32, n_outputs, all_const);
     ASSERT_EQ(r64.error, "") << label;
     ASSERT_EQ(r32.error, "") << label;
     for (int o = 0; o < n_outputs; o++) {
@@ -255,6 +256,120 @@ TEST(CnnConvGrad, BadShapesNameNode) {
     EXPECT_NE(r.error.find("node 'test_node' (com.microsoft::ConvGrad): dY (1, 2, 5, 5) does not match the convolution's output (1, 2, 3, 3)"),
               std::string::npos)
         << "got: " << r.error;
+}
+
+
+// ---- pooling -------------------------------------------------------------------
+
+struct PoolCase {
+    std::string label;
+    std::string op;
+    int opset;
+    Dims x;
+    std::function<void(Node &)> attrs;
+    int n_outputs; // 2: MaxPool's Indices requested by the graph too
+};
+
+const std::vector<PoolCase> &pool_cases() {
+    static const std::vector<PoolCase> cases = {
+        {"max_2d_k3_s2_pad1", "MaxPool", 12, {2, 2, 5, 6},
+         [](Node &n) { n.ints("kernel_shape", {3, 3}).ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); }, 1},
+        {"max_2d_ceil", "MaxPool", 12, {1, 2, 5, 5},
+         [](Node &n) { n.ints("kernel_shape", {2, 2}).ints("strides", {2, 2}).i("ceil_mode", 1); }, 1},
+        {"max_2d_dilations", "MaxPool", 11, {1, 1, 7, 6},
+         [](Node &n) { n.ints("kernel_shape", {2, 3}).ints("dilations", {2, 2}); }, 1},
+        {"max_2d_storage_order1_indices", "MaxPool", 12, {2, 1, 4, 5},
+         [](Node &n) { n.ints("kernel_shape", {2, 2}).ints("strides", {1, 2}).i("storage_order", 1); }, 2},
+        {"max_2d_same_upper_opset8", "MaxPool", 8, {1, 2, 5, 4},
+         [](Node &n) { n.ints("kernel_shape", {3, 2}).ints("strides", {2, 2}).s("auto_pad", "SAME_UPPER"); }, 1},
+        {"max_1d_opset7", "MaxPool", 7, {2, 3, 9}, [](Node &n) { n.ints("kernel_shape", {3}).ints("strides", {2}); }, 1},
+        {"max_3d", "MaxPool", 12, {1, 2, 3, 4, 4},
+         [](Node &n) { n.ints("kernel_shape", {2, 2, 2}).ints("pads", {0, 1, 0, 1, 0, 1}).ints("strides", {1, 2, 2}); }, 1},
+        {"avg_2d_pads_exclude", "AveragePool", 11, {2, 2, 5, 6},
+         [](Node &n) { n.ints("kernel_shape", {3, 3}).ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}); }, 1},
+        {"avg_2d_pads_include", "AveragePool", 11, {1, 2, 5, 6},
+         [](Node &n) { n.ints("kernel_shape", {3, 2}).ints("pads", {1, 0, 2, 1}).i("count_include_pad", 1); }, 1},
+        {"avg_2d_ceil_include", "AveragePool", 10, {1, 2, 5, 5},
+         [](Node &n) { n.ints("kernel_shape", {2, 2}).ints("strides", {2, 2}).i("ceil_mode", 1).i("count_include_pad", 1).ints("pads", {1, 1, 0, 0}); }, 1},
+        {"avg_2d_same_lower_opset7", "AveragePool", 7, {1, 1, 6, 5},
+         [](Node &n) { n.ints("kernel_shape", {3, 3}).ints("strides", {2, 1}).s("auto_pad", "SAME_LOWER"); }, 1},
+        {"avg_1d_ceil", "AveragePool", 11, {2, 2, 8}, [](Node &n) { n.ints("kernel_shape", {3}).ints("strides", {2}).i("ceil_mode", 1); }, 1},
+        {"avg_3d", "AveragePool", 11, {1, 2, 3, 4, 3}, [](Node &n) { n.ints("kernel_shape", {2, 2, 2}).ints("pads", {1, 0, 1, 0, 1, 1}); }, 1},
+        {"gap_2d", "GlobalAveragePool", 13, {2, 3, 4, 5}, [](Node &) {}, 1},
+        {"gap_1d", "GlobalAveragePool", 13, {2, 2, 7}, [](Node &) {}, 1},
+        {"gap_3d", "GlobalAveragePool", 13, {1, 2, 3, 2, 3}, [](Node &) {}, 1},
+    };
+    return cases;
+}
+
+class CnnPoolGrad : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(CnnPoolGrad, MatchesFiniteDifferences) {
+    auto [i, symbolic] = GetParam();
+    const PoolCase &c = pool_cases()[i];
+    Node node(c.op, c.opset);
+    c.attrs(node);
+    GradCheckOptions opt;
+    opt.symbolic_dims = symbolic;
+    opt.n_outputs = c.n_outputs;
+    // distinct values, spaced well beyond eps, so no window has a near tie
+    std::vector<double> x = random_values(numel(c.x), 70 + i);
+    for (size_t j = 0; j < x.size(); j++) x[j] = std::round(x[j] * 1000) / 1000 + 1e-6 * (double)j;
+    EXPECT_EQ(grad_check(node, {diff(c.x, x)}, opt), "") << c.label;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnPoolGrad, ::testing::Combine(::testing::Range(0, 16), ::testing::Bool()));
+
+// float32 AveragePoolGrad (oneDNN pooling backward) against float64.
+TEST(CnnPoolGrad, AveragePoolGradFloat32MatchesFloat64) {
+    for (int i = 7; i < 13; i++) {
+        const PoolCase &c = pool_cases()[i];
+        Node fwd(c.op, c.opset);
+        c.attrs(fwd);
+        Dims x = c.x;
+        x[0] = 3, x[1] = 8; // more planes
+        Result y = run_op(fwd, {to_f32(f64(x, random_values(numel(x), 1)))}, 1);
+        ASSERT_EQ(y.error, "") << c.label;
+        Node node("AveragePoolGrad", 1, "com.microsoft");
+        c.attrs(node);
+        Dims yd = y.outputs[0].dims;
+        expect_f32_matches_f64(node, {f64(yd, random_values(numel(yd), 2)), Tensor::i64({(int64_t)x.size()}, x)}, 1, 1e-6,
+                               1e-5, c.label);
+    }
+}
+
+TEST(CnnPoolGrad, ErrorsNameNode) {
+    Node mp("MaxPoolGrad", 1, "com.microsoft");
+    mp.ints("kernel_shape", {2, 2});
+    Tensor dy = Tensor::f32({1, 1, 2, 2}, {1, 2, 3, 4});
+    // ONNX Runtime's two-input form: no X_shape
+    std::string e = run_op(mp, {dy, Tensor::i64({1, 1, 2, 2}, {0, 1, 2, 3})}, 1).error;
+    EXPECT_NE(e.find("node 'test_node' (com.microsoft::MaxPoolGrad): needs the forward input's shape as input 2"),
+              std::string::npos)
+        << e;
+    // an index outside its plane
+    e = run_op(mp, {dy, Tensor::i64({1, 1, 2, 2}, {0, 1, 2, 99}), Tensor::i64({4}, {1, 1, 3, 3})}, 1, {false, false, true}).error;
+    EXPECT_NE(e.find("(com.microsoft::MaxPoolGrad): Indices[3] = 99 is outside its (n, c) plane"), std::string::npos) << e;
+    // dY not the pooled shape of X_shape
+    Node ap("AveragePoolGrad", 1, "com.microsoft");
+    ap.ints("kernel_shape", {2, 2});
+    e = run_op(ap, {dy, Tensor::i64({4}, {1, 1, 5, 5})}, 1, {false, true}).error;
+    EXPECT_NE(e.find("(com.microsoft::AveragePoolGrad): dY (1, 1, 2, 2) is not the pooled shape (1, 1, 4, 4)"),
+              std::string::npos)
+        << e;
+}
+
+TEST(CnnPoolGrad, MaxPoolGradScattersToIndices) {
+    Node mp("MaxPoolGrad", 1, "com.microsoft");
+    mp.ints("kernel_shape", {2, 2}).ints("strides", {1, 1});
+    // X (1, 2, 3, 3) -> Y (1, 2, 2, 2); two windows share their argmax
+    Tensor dy = Tensor::f32({1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+    Tensor idx = Tensor::i64({1, 2, 2, 2}, {4, 4, 0, 8, 9, 10, 12, 17});
+    Result r = run_op(mp, {dy, idx, Tensor::i64({4}, {1, 2, 3, 3})}, 1, {false, false, true});
+    ASSERT_EQ(r.error, "");
+    std::vector<float> ref(18, 0.f);
+    ref[4] = 3, ref[0] = 3, ref[8] = 4, ref[9] = 5, ref[10] = 6, ref[12] = 7, ref[17] = 8;
+    expect_near(r.outputs[0].vec<float>(), ref, 0, 0, "MaxPoolGrad");
 }
 
 } // namespace
