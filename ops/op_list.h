@@ -49,6 +49,8 @@ OT_OP(ot_op_ReduceMean_13)
 /* ---- CNN: Conv, pooling, BatchNormalization ---- */
 OT_OP(ot_op_Conv_1)
 OT_OP(ot_op_ms_ConvGrad_1)
+OT_OP(ot_op_ConvTranspose_1)
+OT_OP(ot_op_ms_ConvTransposeGrad_1)
 OT_OP(ot_op_MaxPool_1)
 OT_OP(ot_op_MaxPool_8)
 OT_OP(ot_op_MaxPool_10)

@@ -6,6 +6,7 @@
 //    reference loops on the same data;
 //  - BatchNormalization's training forward against a naive reference here.
 // PyTorch fixtures are in tests/test_cnn_backward.cc.
+#include "tests/conformance_case.h"
 #include "tests/grad_check.h"
 
 #include <cmath>
@@ -372,4 +373,75 @@ TEST(CnnPoolGrad, MaxPoolGradScattersToIndices) {
     expect_near(r.outputs[0].vec<float>(), ref, 0, 0, "MaxPoolGrad");
 }
 
+
+// ---- ConvTranspose -------------------------------------------------------------
+
+TEST(CnnConvTranspose, ConformanceCases) {
+    for (const char *c : {"test_convtranspose", "test_convtranspose_1d", "test_convtranspose_3d",
+                          "test_convtranspose_autopad_same", "test_convtranspose_dilations",
+                          "test_convtranspose_kernel_shape", "test_convtranspose_output_shape", "test_convtranspose_pad",
+                          "test_convtranspose_pads", "test_convtranspose_with_kernel"})
+        EXPECT_EQ(run_node_case(c), "") << c;
+}
+
+const std::vector<ConvCase> &ct_cases() {
+    // x, w = (C, M/group, K...)
+    static const std::vector<ConvCase> cases = {
+        {"2d_stride2_pad1_outpad1", {2, 3, 3, 4}, {3, 2, 3, 3}, true,
+         [](Node &n) { n.ints("strides", {2, 2}).ints("pads", {1, 1, 1, 1}).ints("output_padding", {1, 1}); }},
+        {"2d_group2_dil2", {1, 4, 3, 3}, {4, 3, 2, 3}, true, [](Node &n) { n.i("group", 2).ints("dilations", {2, 2}); }},
+        {"2d_depthwise_same_upper", {2, 3, 3, 3}, {3, 1, 3, 3}, false,
+         [](Node &n) { n.i("group", 3).s("auto_pad", "SAME_UPPER").ints("strides", {2, 2}); }},
+        {"2d_output_shape", {1, 2, 3, 3}, {2, 2, 3, 3}, true,
+         [](Node &n) { n.ints("strides", {3, 2}).ints("output_shape", {10, 8}); }},
+        {"2d_asymmetric_pads", {1, 2, 4, 3}, {2, 3, 3, 2}, false,
+         [](Node &n) { n.ints("strides", {2, 1}).ints("pads", {2, 0, 1, 1}); }},
+        {"1d_stride3", {2, 2, 4}, {2, 2, 3}, true, [](Node &n) { n.ints("strides", {3}).ints("pads", {1, 0}); }},
+        {"3d", {1, 2, 2, 3, 2}, {2, 1, 2, 2, 2}, true, [](Node &n) { n.ints("strides", {2, 1, 2}); }},
+    };
+    return cases;
+}
+
+class CnnConvTransposeGrad : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(CnnConvTransposeGrad, MatchesFiniteDifferences) {
+    auto [i, symbolic] = GetParam();
+    const ConvCase &c = ct_cases()[i];
+    Node node("ConvTranspose", 13);
+    c.attrs(node);
+    std::vector<GradInput> in = {diff(c.x, random_values(numel(c.x), 80 + i)),
+                                 diff(c.w, random_values(numel(c.w), 90 + i))};
+    if (c.bias) { // M = W's dim 1 * group: read it off the forward's output
+        Result y = run_op(node, {to_f32(in[0].value), to_f32(in[1].value)}, 1);
+        ASSERT_EQ(y.error, "") << c.label;
+        int64_t m = y.outputs[0].dims[1];
+        in.push_back(diff({m}, random_values(m, 100 + i)));
+    }
+    GradCheckOptions opt;
+    opt.symbolic_dims = symbolic;
+    EXPECT_EQ(grad_check(node, in, opt), "") << c.label;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnConvTransposeGrad, ::testing::Combine(::testing::Range(0, 7), ::testing::Bool()));
+
+// float32 ConvTransposeGrad (oneDNN) and ConvTranspose against float64.
+TEST(CnnConvTransposeGrad, Float32MatchesFloat64) {
+    for (size_t i = 0; i < ct_cases().size(); i++) {
+        const ConvCase &c = ct_cases()[i];
+        Node fwd("ConvTranspose", 13), grad("ConvTransposeGrad", 1, "com.microsoft");
+        c.attrs(fwd);
+        c.attrs(grad);
+        Dims x = c.x;
+        x[0] = 3;
+        Tensor xt = f64(x, random_values(numel(x), 1)), wt = f64(c.w, random_values(numel(c.w), 2));
+        Result y = run_op(fwd, {xt, wt}, 1);
+        ASSERT_EQ(y.error, "") << c.label;
+        Dims yd = y.outputs[0].dims;
+        Tensor bt = f64({yd[1]}, random_values(yd[1], 3));
+        expect_f32_matches_f64(fwd, {xt, wt, bt}, 1, 1e-5, 1e-4, c.label + " forward");
+        expect_f32_matches_f64(grad, {f64(yd, random_values(numel(yd), 4)), xt, wt}, 3, 1e-5, 1e-4, c.label + " grad");
+    }
+}
+
 } // namespace
+
