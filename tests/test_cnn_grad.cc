@@ -443,5 +443,101 @@ TEST(CnnConvTransposeGrad, Float32MatchesFloat64) {
     }
 }
 
+
+// ---- Resize ----------------------------------------------------------------------
+
+TEST(CnnResize, ConformanceCases) {
+    for (const char *c :
+         {"test_resize_downsample_scales_cubic", "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside",
+          "test_resize_downsample_scales_cubic_align_corners", "test_resize_downsample_scales_linear",
+          "test_resize_downsample_scales_linear_align_corners", "test_resize_downsample_scales_nearest",
+          "test_resize_downsample_sizes_cubic", "test_resize_downsample_sizes_linear_pytorch_half_pixel",
+          "test_resize_downsample_sizes_nearest", "test_resize_upsample_scales_cubic",
+          "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside", "test_resize_upsample_scales_cubic_align_corners",
+          "test_resize_upsample_scales_cubic_asymmetric", "test_resize_upsample_scales_linear",
+          "test_resize_upsample_scales_linear_align_corners", "test_resize_upsample_scales_nearest",
+          "test_resize_upsample_sizes_cubic", "test_resize_upsample_sizes_nearest",
+          "test_resize_upsample_sizes_nearest_ceil_half_pixel", "test_resize_upsample_sizes_nearest_floor_align_corners",
+          "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric"})
+        EXPECT_EQ(run_node_case(c), "") << c;
+    EXPECT_NE(run_node_case("test_resize_tf_crop_and_resize").find("tf_crop_and_resize is not supported"),
+              std::string::npos);
+}
+
+struct ResizeCase {
+    std::string label;
+    int opset;
+    Dims x;
+    std::vector<float> scales; // empty: sizes
+    Dims sizes;
+    std::function<void(Node &)> attrs;
+};
+
+const std::vector<ResizeCase> &resize_cases() {
+    static const std::vector<ResizeCase> cases = {
+        {"bilinear_half_pixel_up", 13, {1, 2, 3, 4}, {1, 1, 2, 1.5f}, {}, [](Node &n) { n.s("mode", "linear"); }},
+        {"bilinear_align_corners_sizes", 13, {2, 1, 4, 3}, {}, {2, 1, 3, 5},
+         [](Node &n) { n.s("mode", "linear").s("coordinate_transformation_mode", "align_corners"); }},
+        {"bilinear_pytorch_half_pixel_down", 13, {1, 2, 5, 6}, {}, {1, 2, 3, 1},
+         [](Node &n) { n.s("mode", "linear").s("coordinate_transformation_mode", "pytorch_half_pixel"); }},
+        {"linear_asymmetric_1d_opset11", 11, {2, 5}, {1, 1.7f}, {},
+         [](Node &n) { n.s("mode", "linear").s("coordinate_transformation_mode", "asymmetric"); }},
+        {"nearest_round_prefer_floor", 13, {1, 1, 3, 3}, {1, 1, 2, 2.5f}, {}, [](Node &) {}},
+        {"nearest_ceil_half_pixel_sizes", 13, {1, 2, 4, 3}, {}, {1, 2, 7, 2},
+         [](Node &n) { n.s("nearest_mode", "ceil"); }},
+        {"nearest_floor_opset10", 10, {1, 1, 2, 3}, {1, 1, 2, 2}, {}, [](Node &) {}},
+        {"cubic_exclude_outside", 13, {1, 1, 4, 4}, {1, 1, 1.5f, 0.75f}, {},
+         [](Node &n) { n.s("mode", "cubic").i("exclude_outside", 1).f("cubic_coeff_a", -0.5f); }},
+        {"trilinear_5d", 13, {1, 1, 2, 3, 2}, {1, 1, 2, 1, 1.5f}, {}, [](Node &n) { n.s("mode", "linear"); }},
+    };
+    return cases;
+}
+
+std::vector<GradInput> resize_inputs(const ResizeCase &c, int i) {
+    std::vector<GradInput> in = {diff(c.x, random_values(numel(c.x), 110 + i))};
+    Tensor scales = Tensor::f32({(int64_t)c.scales.size()}, c.scales);
+    Tensor sizes = Tensor::i64({(int64_t)c.sizes.size()}, c.sizes);
+    if (c.opset < 11) {
+        in.push_back(fixed(scales));
+        return in;
+    }
+    in.push_back(c.opset < 13 ? fixed(Tensor::f32({0}, {})) : GradInput{Tensor::absent(), false, false});
+    if (c.scales.empty()) {
+        in.push_back(c.opset < 13 ? fixed(Tensor::f32({0}, {})) : GradInput{Tensor::absent(), false, false});
+        in.push_back(fixed(sizes));
+    } else {
+        in.push_back(fixed(scales));
+    }
+    return in;
+}
+
+class CnnResizeGrad : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(CnnResizeGrad, MatchesFiniteDifferences) {
+    auto [i, symbolic] = GetParam();
+    const ResizeCase &c = resize_cases()[i];
+    Node node("Resize", c.opset);
+    c.attrs(node);
+    GradCheckOptions opt;
+    opt.symbolic_dims = symbolic;
+    EXPECT_EQ(grad_check(node, resize_inputs(c, i), opt), "") << c.label;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CnnResizeGrad, ::testing::Combine(::testing::Range(0, 9), ::testing::Bool()));
+
+// float32 Resize and ResizeGrad against float64 (the same loops, so this
+// checks the dtype plumbing), on larger planes.
+TEST(CnnResizeGrad, Float32MatchesFloat64) {
+    Node fwd("Resize", 13), grad("ResizeGrad", 1, OT_DOMAIN);
+    fwd.s("mode", "linear");
+    grad.s("mode", "linear");
+    Dims x{2, 3, 17, 15};
+    Tensor xt = f64(x, random_values(numel(x), 1)), scales = Tensor::f32({4}, {1, 1, 2, 0.5f});
+    expect_f32_matches_f64(fwd, {xt, Tensor::absent(), scales}, 1, 1e-6, 1e-5, "Resize");
+    Dims y{2, 3, 34, 7};
+    expect_f32_matches_f64(grad, {f64(y, random_values(numel(y), 2)), Tensor::i64({4}, x), Tensor::absent(), scales}, 1,
+                           1e-6, 1e-5, "ResizeGrad");
+}
+
 } // namespace
 
