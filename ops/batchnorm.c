@@ -23,9 +23,10 @@
  *
  * Running variance convention: the spec uses the batch's population
  * variance; PyTorch uses the unbiased one (batch_var * M / (M - 1)). The
- * node attribute "ai.onnxtrain.unbiased_running_var" (int, default 0)
- * selects PyTorch's; it is ours, for importers that know the model came
- * from PyTorch. It changes only running_var, never Y or the gradient.
+ * node attribute "unbiased_running_var" (int, default 0; ours, not ONNX's)
+ * selects PyTorch's; ot_model_prepare sets it with its
+ * unbiased_running_var option. It changes only running_var, never Y or the
+ * gradient.
  *
  * Gradient (training form only): com.microsoft::BatchNormalizationGrad
  * (dY, X, scale, saved_mean, saved_inv_std) -> (dX, dscale, dB), ONNX
@@ -44,7 +45,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define UNBIASED_ATTR "ai.onnxtrain.unbiased_running_var"
+#define UNBIASED_ATTR "unbiased_running_var"
 
 static const ot_attr_spec_t bn7_attrs[] = {
     {"epsilon", OT_ATTR_FLOAT, false}, {"momentum", OT_ATTR_FLOAT, false}, {"spatial", OT_ATTR_INT, false},

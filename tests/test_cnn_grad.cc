@@ -112,7 +112,7 @@ TEST_P(CnnBatchNormTrain, ForwardMatchesDefinition) {
     Node node("BatchNormalization", c.opset);
     node.f("epsilon", 1e-3f).f("momentum", 0.8f);
     if (c.opset >= 14) node.i("training_mode", 1);
-    if (c.unbiased) node.i("ai.onnxtrain.unbiased_running_var", 1);
+    if (c.unbiased) node.i("unbiased_running_var", 1);
     int n_out = c.opset >= 14 ? 3 : 5;
     BnRef ref = ref_bn_train(x, c.x, s, b, m, v, (double)1e-3f, (double)0.8f, c.unbiased);
     for (ot_dtype_t dt : {OT_DTYPE_DOUBLE, OT_DTYPE_FLOAT}) {
@@ -140,7 +140,7 @@ TEST_P(CnnBatchNormTrain, GradientMatchesFiniteDifferences) {
     Node node("BatchNormalization", c.opset);
     node.f("epsilon", 1e-2f);
     if (c.opset >= 14) node.i("training_mode", 1);
-    if (c.unbiased) node.i("ai.onnxtrain.unbiased_running_var", 1);
+    if (c.unbiased) node.i("unbiased_running_var", 1);
     GradCheckOptions opt;
     opt.n_outputs = c.opset >= 14 ? 3 : 5;
     opt.symbolic_dims = c.unbiased; // both ways, over the cases
