@@ -32,11 +32,14 @@
  * Gradient: dX = the transpose of that linear map, ResizeGrad(dY, X_shape,
  * roi, scales, sizes) with the forward's attributes; X_shape = Shape(X) (folded
  * at plan time) gives dX's shape, roi/scales/sizes are the forward's inputs.
- * The kernels are OpenMP loops over per-axis tap tables built (into buffers
+ * float32 linear resizing with half_pixel (or pytorch_half_pixel, every
+ * output axis longer than 1) coordinates over the spatial axes of a 3-D to
+ * 5-D input, whose scales equal out/in, runs on oneDNN resampling_linear
+ * forward / backward (its coordinate rule is half_pixel with edge clamping).
+ * The rest runs OpenMP loops over per-axis tap tables rebuilt (into buffers
  * allocated at setup) at every run, so changed `scales` values are honoured;
- * float32 and float64 share them, accumulating in double. oneDNN's
- * resampling covers only half_pixel linear/nearest on plain layouts and is
- * not used. */
+ * they accumulate in double. */
+#include "ops/cnn_util.h"
 #include "ops/grad_util.h"
 
 #include <inttypes.h>
@@ -175,6 +178,10 @@ typedef struct rs_state {
     bool trivial[OT_MAX_RANK]; /* in == out and every o reads only input o */
     int64_t planes;            /* product of the leading trivial axes (the gradient's parallel units) */
     int lead;                  /* number of those axes */
+    bool use_dnnl;             /* a oneDNN primitive exists; used when the run's scales are out/in */
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;     /* resampling forward (Resize) or backward (ResizeGrad) */
+    dnnl_memory_t src, dst, scratch; /* src: X / dX, dst: Y / dY */
 } rs_state_t;
 
 static void rs_release(ot_kernel_t *k) {
@@ -184,6 +191,11 @@ static void rs_release(ot_kernel_t *k) {
         free(s->idx[d]);
         free(s->w[d]);
     }
+    dnnl_memory_t mems[3] = {s->src, s->dst, s->scratch};
+    for (int i = 0; i < 3; i++)
+        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    if (s->prim) dnnl_primitive_destroy(s->prim);
+    if (s->pd) dnnl_primitive_desc_destroy(s->pd);
     free(s);
     k->state = NULL;
 }
@@ -332,7 +344,76 @@ RS_BWD(float)
 RS_BWD(double)
 
 /* in/out: the forward's X and Y shapes (for the gradient: dX and dY). */
-static ot_status_t *rs_setup_common(ot_kernel_t *k, const ot_shape_t *in, const ot_shape_t *out) {
+/* oneDNN resampling_linear where its coordinate rule is the node's (see the
+ * header); factors default to out/in, so runs use it only when the scales
+ * are exactly that. */
+static ot_status_t *rs_setup_dnnl(ot_kernel_t *k, rs_state_t *s, const ot_shape_t *in, const ot_shape_t *out,
+                                  bool backward) {
+    ot_status_t *st = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t hint = NULL;
+    bool ok = s->a.mode == RS_LINEAR && (s->a.coord == CT_HALF_PIXEL || s->a.coord == CT_PYTORCH_HALF_PIXEL) &&
+              s->rank >= 3 && s->rank <= 5 && s->in[0] == s->out[0] && s->in[1] == s->out[1];
+    for (int d = 2; ok && d < s->rank; d++)
+        ok = s->in[d] > 0 && s->out[d] > (s->a.coord == CT_PYTORCH_HALF_PIXEL ? 1 : 0);
+    if (!ok) return NULL;
+    dnnl_memory_desc_t src_md, dst_md;
+    OT_DNNL_TRY(ot_dnnl_md_plain(&src_md, in, dnnl_f32));
+    OT_DNNL_TRY(ot_dnnl_md_plain(&dst_md, out, dnnl_f32));
+    dnnl_resampling_desc_t fdesc, bdesc;
+    OT_DNNL_TRY(dnnl_resampling_forward_desc_init(&fdesc, backward ? dnnl_forward_training : dnnl_forward_inference,
+                                                  dnnl_resampling_linear, NULL, &src_md, &dst_md));
+    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
+    dnnl_status_t ds;
+    if (backward) {
+        ds = dnnl_primitive_desc_create(&hint, &fdesc, NULL, k->engine, NULL);
+        if (ds == dnnl_unimplemented) goto fail;
+        OT_DNNL_TRY(ds);
+        OT_DNNL_TRY(dnnl_resampling_backward_desc_init(&bdesc, dnnl_resampling_linear, NULL, &src_md, &dst_md));
+        ds = dnnl_primitive_desc_create(&s->pd, &bdesc, attr, k->engine, hint);
+    } else {
+        ds = dnnl_primitive_desc_create(&s->pd, &fdesc, attr, k->engine, NULL);
+    }
+    if (ds == dnnl_unimplemented) {
+        s->pd = NULL;
+        goto fail;
+    }
+    OT_DNNL_TRY(ds);
+    OT_DNNL_TRY(dnnl_primitive_create(&s->prim, s->pd));
+    OT_DNNL_TRY(dnnl_memory_create(&s->src, &src_md, k->engine, DNNL_MEMORY_NONE));
+    OT_DNNL_TRY(dnnl_memory_create(&s->dst, &dst_md, k->engine, DNNL_MEMORY_NONE));
+    OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->scratch, s->pd, k->engine));
+    s->use_dnnl = true;
+fail:
+    if (hint) dnnl_primitive_desc_destroy(hint);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+/* Whether this run's scales are out/in on every axis (oneDNN's factors). */
+static bool rs_dnnl_applies(const rs_state_t *s, const double *scale) {
+    if (!s->use_dnnl) return false;
+    for (int d = 0; d < s->rank; d++)
+        if (scale[d] != 0 && scale[d] != (double)s->out[d] / (double)s->in[d]) return false;
+    return true;
+}
+
+/* Runs the oneDNN primitive: x_side = X / dX, y_side = Y / dY. */
+static ot_status_t *rs_run_dnnl(ot_kernel_t *k, rs_state_t *s, void *x_side, void *y_side, bool backward) {
+    ot_status_t *st = NULL;
+    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->src, x_side));
+    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dst, y_side));
+    dnnl_exec_arg_t args[3] = {{backward ? DNNL_ARG_DIFF_SRC : DNNL_ARG_SRC, s->src},
+                               {backward ? DNNL_ARG_DIFF_DST : DNNL_ARG_DST, s->dst}};
+    int nargs = 2;
+    if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
+    OT_DNNL_TRY(dnnl_primitive_execute(s->prim, k->stream, nargs, args));
+    OT_DNNL_TRY(dnnl_stream_wait(k->stream));
+fail:
+    return st;
+}
+
+static ot_status_t *rs_setup_common(ot_kernel_t *k, const ot_shape_t *in, const ot_shape_t *out, bool backward) {
     rs_state_t *s = calloc(1, sizeof *s);
     if (!s) return OT_NODE_ERROR(k->node, OT_ERR_NO_MEMORY, "%s", "out of memory");
     k->state = s;
@@ -357,6 +438,7 @@ static ot_status_t *rs_setup_common(ot_kernel_t *k, const ot_shape_t *in, const 
             goto fail;
         }
     }
+    if (k->inputs[0]->dtype == OT_DTYPE_FLOAT && (st = rs_setup_dnnl(k, s, in, out, backward))) goto fail;
     return NULL;
 fail:
     rs_release(k);
@@ -364,7 +446,7 @@ fail:
 }
 
 static ot_status_t *rs_setup(ot_kernel_t *k) {
-    return rs_setup_common(k, &k->inputs[0]->shape, &k->outputs[0]->shape);
+    return rs_setup_common(k, &k->inputs[0]->shape, &k->outputs[0]->shape, false);
 }
 
 /* The per-axis scales as the forward sees them (0: out/in). */
@@ -379,6 +461,7 @@ static ot_status_t *rs_run(ot_kernel_t *k) {
     rs_state_t *s = k->state;
     double scale[OT_MAX_RANK];
     rs_run_scales(k, k->node->opset < 11 ? 1 : 2, scale);
+    if (rs_dnnl_applies(s, scale)) return rs_run_dnnl(k, s, k->inputs[0]->data, k->outputs[0]->data, false);
     rs_tables(s, scale);
     if (k->inputs[0]->dtype == OT_DTYPE_FLOAT) rs_fwd_float(s, k->inputs[0]->data, k->outputs[0]->data);
     else rs_fwd_double(s, k->inputs[0]->data, k->outputs[0]->data);
@@ -400,6 +483,7 @@ static ot_status_t *rs_gradient(ot_grad_ctx_t *ctx);
         .setup = rs_setup,                                                                                         \
         .run = rs_run,                                                                                             \
         .release = rs_release,                                                                                     \
+        .flags = OT_OP_ONEDNN,                                                                                     \
         .gradient = rs_gradient,                                                                                   \
         .doc = "Y = separable nearest / linear / cubic interpolation of X (ONNX Resize)",                         \
     };
@@ -477,13 +561,14 @@ static ot_status_t *rs_grad_infer(ot_infer_ctx_t *ctx) {
 }
 
 static ot_status_t *rs_grad_setup(ot_kernel_t *k) {
-    return rs_setup_common(k, &k->outputs[0]->shape, &k->inputs[0]->shape);
+    return rs_setup_common(k, &k->outputs[0]->shape, &k->inputs[0]->shape, true);
 }
 
 static ot_status_t *rs_grad_run(ot_kernel_t *k) {
     rs_state_t *s = k->state;
     double scale[OT_MAX_RANK];
     rs_run_scales(k, 3, scale);
+    if (rs_dnnl_applies(s, scale)) return rs_run_dnnl(k, s, k->outputs[0]->data, k->inputs[0]->data, true);
     rs_tables(s, scale);
     if (k->inputs[0]->dtype == OT_DTYPE_FLOAT) rs_bwd_float(s, k->inputs[0]->data, k->outputs[0]->data);
     else rs_bwd_double(s, k->inputs[0]->data, k->outputs[0]->data);
@@ -502,5 +587,6 @@ const ot_op_def_t ot_op_ot_ResizeGrad_1 = {
     .setup = rs_grad_setup,
     .run = rs_grad_run,
     .release = rs_release,
+    .flags = OT_OP_ONEDNN,
     .doc = "dX = transpose of Resize's interpolation applied to dY (inputs dY, X_shape, roi, scales, sizes)",
 };

@@ -525,9 +525,22 @@ TEST_P(CnnResizeGrad, MatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, CnnResizeGrad, ::testing::Combine(::testing::Range(0, 9), ::testing::Bool()));
 
-// float32 Resize and ResizeGrad against float64 (the same loops, so this
-// checks the dtype plumbing), on larger planes.
+// float32 Resize and ResizeGrad (oneDNN resampling where the scales are
+// out/in, the loops otherwise) against float64, on larger planes.
 TEST(CnnResizeGrad, Float32MatchesFloat64) {
+    for (const char *coord : {"half_pixel", "pytorch_half_pixel"}) {
+        Node fwd("Resize", 13), grad("ResizeGrad", 1, OT_DOMAIN);
+        fwd.s("mode", "linear").s("coordinate_transformation_mode", coord);
+        grad.s("mode", "linear").s("coordinate_transformation_mode", coord);
+        Dims x{2, 3, 17, 15}, y{2, 3, 34, 7};
+        Tensor xt = f64(x, random_values(numel(x), 1)), sizes = Tensor::i64({4}, y);
+        expect_f32_matches_f64(fwd, {xt, Tensor::absent(), Tensor::absent(), sizes}, 1, 1e-5, 1e-5,
+                               std::string("Resize sizes ") + coord);
+        expect_f32_matches_f64(grad,
+                               {f64(y, random_values(numel(y), 2)), Tensor::i64({4}, x), Tensor::absent(),
+                                Tensor::absent(), sizes},
+                               1, 1e-5, 1e-5, std::string("ResizeGrad sizes ") + coord);
+    }
     Node fwd("Resize", 13), grad("ResizeGrad", 1, OT_DOMAIN);
     fwd.s("mode", "linear");
     grad.s("mode", "linear");
