@@ -4,8 +4,15 @@
  *   Y[n, m, o...] = B[m] + sum_{c in group(m), k...} X[n, c, o*s - pad_l + k*d] * W[m, c - c0(m), k...]
  * X: (N, C, D1...), W: (M, C/group, K1...), B: (M), Y: (N, M, O1...).
  * float32 runs on oneDNN convolution forward; double, and any configuration
- * oneDNN declines, on the reference loop below. Not ConvTranspose nor the
- * quantized ConvInteger/QLinearConv. */
+ * oneDNN declines, on the reference loop below.
+ * Gradient: com.microsoft::ConvGrad(dY, X, W) -> dX, dW[, dB] (ONNX
+ * Runtime's op; the forward's attributes):
+ *   dX[n, c, i] = sum_{m in group(c), k: i = o*s - pad_l + k*d} dY[n, m, o] * W[m, c - c0, k]
+ *   dW[m, c', k] = sum_{n, o} dY[n, m, o] * X[n, c0(m) + c', o*s - pad_l + k*d],  dB[m] = sum_{n, o} dY[n, m, o]
+ * on oneDNN convolution backward_data / backward_weights (dB with dW) for
+ * float32, created in setup with a forward_training descriptor as the hint,
+ * and reference loops (double accumulation) otherwise. Not ConvTranspose
+ * (ops/conv_transpose.c) nor the quantized ConvInteger/QLinearConv. */
 #include "ops/cnn_util.h"
 
 #include <inttypes.h>
