@@ -552,5 +552,121 @@ TEST(CnnResizeGrad, Float32MatchesFloat64) {
                            1e-6, 1e-5, "ResizeGrad");
 }
 
+
+// ---- a small CNN end to end ---------------------------------------------------------
+
+// Conv -> BatchNormalization (training) -> Relu -> MaxPool -> Resize ->
+// AveragePool -> ConvTranspose -> GlobalAveragePool -> weighted sum, in
+// float64 through the whole runtime (hidden MaxPool Indices and BN
+// statistics, Shape folding for X_shape, the planner's lifetimes), against
+// central finite differences for every parameter and the input.
+TEST(CnnChainGrad, SmallCnnMatchesFiniteDifferences) {
+    for (bool symbolic : {false, true}) {
+        struct Param {
+            std::string name;
+            Dims dims;
+            std::vector<double> v;
+        };
+        std::vector<Param> ps = {
+            {"x", {2, 2, 6, 6}, random_values(144, 1, -1, 1)},      {"w", {3, 2, 3, 3}, random_values(54, 2, -0.5, 0.5)},
+            {"b", {3}, random_values(3, 3)},                         {"scale", {3}, random_values(3, 4, 0.5, 1.5)},
+            {"shift", {3}, random_values(3, 5, 0.2, 0.6)},           {"wt", {3, 2, 2, 2}, random_values(24, 6, -1, 1)},
+        };
+        PbModel pb(8, 15);
+        pb.add_opset("ai.onnx.preview.training", 1);
+        std::vector<std::string> xs;
+        for (auto &p : ps) {
+            std::vector<Dim> dims;
+            for (size_t d = 0; d < p.dims.size(); d++)
+                dims.push_back(symbolic ? Dim((p.name + std::to_string(d)).c_str()) : Dim(p.dims[d]));
+            pb.input(p.name, OT_DTYPE_DOUBLE, dims);
+            xs.push_back(p.name);
+        }
+        auto init = [&](const std::string &name, const Tensor &t) {
+            pb.init(pb.raw_tensor(name, t.dtype, t.dims, std::string(t.bytes.begin(), t.bytes.end())));
+        };
+        init("mean", f64({3}, {0.1, -0.2, 0.3}));
+        init("var", f64({3}, {1.0, 0.5, 2.0}));
+        init("scales", Tensor::f32({4}, {1, 1, 2, 2}));
+        init("gw", f64({2, 1, 1}, {0.7, -1.3}));
+        pb.attr_ints(pb.node("Conv", {"x", "w", "b"}, {"c"}), "pads", {1, 1, 1, 1});
+        auto *bn = pb.node("BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"bn", "rm", "rv"});
+        pb.attr_int(bn, "training_mode", 1);
+        pb.node("Relu", {"bn"}, {"r"});
+        auto *mp = pb.node("MaxPool", {"r"}, {"p"});
+        pb.attr_ints(mp, "kernel_shape", {2, 2});
+        pb.attr_ints(mp, "strides", {2, 2});
+        auto *rs = pb.node("Resize", {"p", "", "scales"}, {"u"});
+        auto *mode = pb.attr(rs, "mode", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+        mode->has_s = 1, mode->s = pb.bin("linear");
+        auto *ap = pb.node("AveragePool", {"u"}, {"a"});
+        pb.attr_ints(ap, "kernel_shape", {3, 3});
+        pb.attr_ints(ap, "pads", {1, 1, 1, 1});
+        pb.attr_ints(ap, "strides", {2, 2});
+        auto *ct = pb.node("ConvTranspose", {"a", "wt"}, {"t"});
+        pb.attr_ints(ct, "strides", {2, 2});
+        pb.node("GlobalAveragePool", {"t"}, {"gp"});
+        pb.node("Mul", {"gp", "gw"}, {"z"});
+        pb.attr_int(pb.node("ReduceSum", {"z"}, {"s"}), "keepdims", 0);
+        pb.node("Identity", {"s"}, {"L"});
+        pb.output("L", OT_DTYPE_DOUBLE, {});
+        std::vector<std::string> dxs;
+        for (auto &x : xs) dxs.push_back("d" + x);
+        auto *g = pb.node("Gradient", xs, dxs, "gradient");
+        g->domain = pb.str("ai.onnx.preview.training");
+        auto *axs = pb.attr(g, "xs", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+        axs->n_strings = xs.size();
+        axs->strings = pb.alloc<ProtobufCBinaryData>(xs.size());
+        for (size_t k = 0; k < xs.size(); k++) axs->strings[k] = pb.bin(xs[k]);
+        auto *ay = pb.attr(g, "y", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+        ay->has_s = 1, ay->s = pb.bin("L");
+        for (auto &d : dxs) pb.output_any(d);
+        Loaded model = load_bytes(pb.bytes(), nullptr, false);
+        ASSERT_EQ(model.msg(), "");
+        ot_session_t *sess = nullptr;
+        ot_status_t *st = ot_session_create(model.m, &sess);
+        ASSERT_EQ(ot_status_message(st), std::string(""));
+        auto run = [&](std::vector<ot_tensor_t *> &outs) {
+            std::vector<Tensor> ts;
+            for (auto &p : ps) ts.push_back(f64(p.dims, p.v));
+            std::vector<ot_tensor_t> views;
+            for (auto &t : ts) views.push_back(t.view());
+            std::vector<const ot_tensor_t *> feeds;
+            for (auto &v : views) feeds.push_back(&v);
+            outs.assign(1 + xs.size(), nullptr);
+            ot_status_t *e = ot_session_run(sess, feeds.data(), outs.data());
+            std::string msg = ot_status_message(e);
+            ot_status_free(e);
+            return msg;
+        };
+        std::vector<ot_tensor_t *> base;
+        ASSERT_EQ(run(base), "");
+        const double eps = 1e-6;
+        for (size_t i = 0; i < ps.size(); i++) {
+            const double *an = (const double *)base[1 + i]->data;
+            ASSERT_EQ((size_t)ot_shape_numel(&base[1 + i]->shape), ps[i].v.size());
+            double worst = 0;
+            size_t worst_j = 0;
+            for (size_t j = 0; j < ps[i].v.size(); j++) {
+                double keep = ps[i].v[j], l[2];
+                for (int side = 0; side < 2; side++) {
+                    ps[i].v[j] = keep + (side ? -eps : eps);
+                    std::vector<ot_tensor_t *> outs;
+                    ASSERT_EQ(run(outs), "");
+                    l[side] = *(const double *)outs[0]->data;
+                    for (auto *t : outs) ot_tensor_destroy(t);
+                }
+                ps[i].v[j] = keep;
+                double num = (l[0] - l[1]) / (2 * eps), err = std::fabs(num - an[j]) - (1e-6 + 1e-5 * std::fabs(num));
+                if (err > worst) worst = err, worst_j = j;
+            }
+            EXPECT_LE(worst, 0.0) << (symbolic ? "symbolic " : "") << "d L / d " << ps[i].name << "[" << worst_j
+                                  << "]: analytic " << an[worst_j];
+        }
+        for (auto *t : base) ot_tensor_destroy(t);
+        ot_session_destroy(sess);
+    }
+}
+
 } // namespace
 
