@@ -668,5 +668,36 @@ TEST(CnnChainGrad, SmallCnnMatchesFiniteDifferences) {
     }
 }
 
+
+TEST(CnnConvTranspose, ErrorsNameNode) {
+    Tensor x = Tensor::f32({1, 2, 3, 3}, std::vector<float>(18, 1.f));
+    std::string e = run_op(Node("ConvTranspose", 13), {x, Tensor::f32({3, 1, 2, 2}, std::vector<float>(12, 1.f))}, 1).error;
+    EXPECT_NE(e.find("node 'test_node' (ConvTranspose): X (1, 2, 3, 3) has 2 channels but W (3, 1, 2, 2) has 3"),
+              std::string::npos)
+        << e;
+    Node op("ConvTranspose", 13);
+    op.ints("output_padding", {2, 2}).ints("strides", {2, 2});
+    e = run_op(op, {x, Tensor::f32({2, 1, 2, 2}, std::vector<float>(8, 1.f))}, 1).error;
+    EXPECT_NE(e.find("(ConvTranspose): output_padding[0] = 2 must be smaller than the stride or the dilation"),
+              std::string::npos)
+        << e;
+}
+
+TEST(CnnResize, ErrorsNameNode) {
+    Tensor x = Tensor::f32({1, 1, 2, 2}, {1, 2, 3, 4});
+    std::string e = run_op(Node("Resize", 13),
+                           {x, Tensor::absent(), Tensor::f32({4}, {1, 1, 2, 2}), Tensor::i64({4}, {1, 1, 4, 4})}, 1,
+                           {true, true, true, true})
+                        .error;
+    EXPECT_NE(e.find("node 'test_node' (Resize): exactly one of scales and sizes must be given"), std::string::npos) << e;
+    Node crop("Resize", 13);
+    crop.s("coordinate_transformation_mode", "tf_crop_and_resize");
+    e = run_op(crop, {x, Tensor::absent(), Tensor::f32({4}, {1, 1, 2, 2})}, 1, {true, true, true}).error;
+    EXPECT_NE(e.find("(Resize): coordinate_transformation_mode tf_crop_and_resize is not supported"), std::string::npos)
+        << e;
+    e = run_op(Node("Resize", 13), {x, Tensor::absent(), Tensor::f32({3}, {1, 2, 2})}, 1, {true, true, true}).error;
+    EXPECT_NE(e.find("(Resize): scales (3) must have one value per axis of X (4)"), std::string::npos) << e;
+}
+
 } // namespace
 
