@@ -48,6 +48,9 @@ OT_OP(ot_op_ReduceMean_13)
 
 /* ---- CNN: Conv, pooling, BatchNormalization ---- */
 OT_OP(ot_op_Conv_1)
+OT_OP(ot_op_ms_ConvGrad_1)
+OT_OP(ot_op_ConvTranspose_1)
+OT_OP(ot_op_ms_ConvTransposeGrad_1)
 OT_OP(ot_op_MaxPool_1)
 OT_OP(ot_op_MaxPool_8)
 OT_OP(ot_op_MaxPool_10)
@@ -58,10 +61,18 @@ OT_OP(ot_op_AveragePool_10)
 OT_OP(ot_op_AveragePool_11)
 OT_OP(ot_op_GlobalMaxPool_1)
 OT_OP(ot_op_GlobalAveragePool_1)
+OT_OP(ot_op_ms_MaxPoolGrad_1)
+OT_OP(ot_op_ms_AveragePoolGrad_1)
+OT_OP(ot_op_ot_GlobalAveragePoolGrad_1)
+OT_OP(ot_op_Resize_10)
+OT_OP(ot_op_Resize_11)
+OT_OP(ot_op_Resize_13)
+OT_OP(ot_op_ot_ResizeGrad_1)
 OT_OP(ot_op_BatchNormalization_7)
 OT_OP(ot_op_BatchNormalization_9)
 OT_OP(ot_op_BatchNormalization_14)
 OT_OP(ot_op_BatchNormalization_15)
+OT_OP(ot_op_ms_BatchNormalizationGrad_1)
 
 
 /* ---- shape and data movement ---- */
