@@ -46,7 +46,7 @@ static ot_status_t *check_bounds(ot_infer_ctx_t *ctx, int first, ot_dtype_t dt) 
         const ot_tensor_t *b = ctx->inputs[i];
         if (!b) continue;
         if (b->dtype != dt)
-            return OT_INFER_ERROR(ctx, "%s has dtype %s, the input %s", i == first ? "min" : "max",
+            return OT_INFER_ERROR(ctx, "%s has dtype %s but the input has %s", i == first ? "min" : "max",
                                   ot_dtype_name(b->dtype), ot_dtype_name(dt));
         int64_t n = ot_shape_numel(&b->shape);
         if (b->shape.rank > 1 || (n >= 0 && n != 1))
