@@ -48,8 +48,8 @@ static inline float half_to_float(uint16_t h) {
         T *d = dst_;                                                                          \
         const T *pa = src[0], *pb = src[1];                                                   \
         const int64_t sa = step[0], sb = step[1];                                             \
-        if (sa && sb) {                                                                       \
-            for (int64_t i = 0; i < n; i++) {                                                 \
+        if (sa && sb) { /* in place is fine for simd: each i reads and writes only i */       \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) {                             \
                 T x = pa[i], y = pb[i];                                                       \
                 d[i] = (EXPR);                                                                \
             }                                                                                 \
