@@ -365,6 +365,43 @@ TEST(ClipGrad, TorchConventionAtTheBounds) {
     expect_vec_near(r.grads[2], {w[4]}, 1e-12, "dmax");
 }
 
+// The fused ClipGrad kernel: float32 against float64, and its bound sums.
+TEST(ClipGrad, KernelFloat32MatchesFloat64) {
+    Node n("ClipGrad", 1, OT_DOMAIN);
+    for (int64_t count : {(int64_t)11, (int64_t)40000}) {
+        Dims d = {count};
+        std::vector<double> dy = random_values((size_t)count, 1, -2, 2), x = random_values((size_t)count, 2, -2, 2);
+        for (auto *v : {&dy, &x})
+            for (double &e : *v) e = (double)(float)e;
+        auto f32 = [](const std::vector<double> &v, const Dims &dd) {
+            return Tensor::f32(dd, std::vector<float>(v.begin(), v.end()));
+        };
+        Result f = run_op(n, {f32(dy, d), f32(x, d), Tensor::f32({}, {-0.5f}), Tensor::f32({}, {1.25f})}, 3);
+        Result r = run_op(n, {Tensor::of(OT_DTYPE_DOUBLE, d, dy), Tensor::of(OT_DTYPE_DOUBLE, d, x),
+                              Tensor::of(OT_DTYPE_DOUBLE, {}, std::vector<double>{-0.5}),
+                              Tensor::of(OT_DTYPE_DOUBLE, {}, std::vector<double>{1.25})},
+                          3);
+        ASSERT_EQ(f.error, "");
+        ASSERT_EQ(r.error, "");
+        double slo = 0, shi = 0;
+        std::vector<double> want(dy.size());
+        for (size_t i = 0; i < dy.size(); i++) {
+            want[i] = x[i] >= -0.5 && x[i] <= 1.25 ? dy[i] : 0;
+            slo += x[i] < -0.5 ? dy[i] : 0;
+            shi += x[i] > 1.25 ? dy[i] : 0;
+        }
+        expect_vec_near(r.outputs[0].vec<double>(), want, 0, "dX f64");
+        EXPECT_NEAR(r.outputs[1].vec<double>()[0], slo, 1e-9);
+        EXPECT_NEAR(r.outputs[2].vec<double>()[0], shi, 1e-9);
+        std::vector<float> wantf(want.begin(), want.end());
+        expect_near(f.outputs[0].vec<float>(), wantf, 0, 0, "dX f32");
+        // float32 sums accumulate in double, then round once (the order of a
+        // parallel sum may move the double by an ulp, hence not EXPECT_EQ)
+        EXPECT_NEAR(f.outputs[1].vec<float>()[0], slo, std::fabs(slo) * FLT_EPSILON);
+        EXPECT_NEAR(f.outputs[2].vec<float>()[0], shi, std::fabs(shi) * FLT_EPSILON);
+    }
+}
+
 // ---- Where ------------------------------------------------------------------
 
 struct WhereShapes {
