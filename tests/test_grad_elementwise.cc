@@ -476,6 +476,12 @@ TEST(VariadicGrad, TiesSplitEquallyLikeTorch) {
     expect_vec_near(r.grads[0], {w[0] / 3, 0, w[2] / 2}, 1e-12, "Max3 da");
     expect_vec_near(r.grads[1], {w[0] / 3, 0, 0}, 1e-12, "Max3 db");
     expect_vec_near(r.grads[2], {w[0] / 3 + w[1] + w[2] / 2}, 1e-12, "Max3 dc");
+    // a NaN result: the NaN inputs share the gradient
+    r = graph_grad({gin("a", d, {NAN, 1, NAN}), gin("b", d, {0, NAN, NAN})}, {gnode("Min", {"a", "b"}, {"y"})}, d, 13,
+                   false, false);
+    ASSERT_EQ(r.error, "");
+    expect_vec_near(r.grads[0], {w[0], 0, w[2] / 2}, 1e-12, "NaN da");
+    expect_vec_near(r.grads[1], {0, w[1], w[2] / 2}, 1e-12, "NaN db");
 }
 
 // ---- Cast ---------------------------------------------------------------------
@@ -578,6 +584,41 @@ TEST(ActivationKernels, BackwardFloat32MatchesFloat64) {
             expect_near(f.outputs[0].vec<float>(), reff, 1e-6, 4 * FLT_EPSILON,
                         c.node.op_type + " n=" + std::to_string(n));
         }
+}
+
+// MaxMinGrad in float32 on a broadcast case, against the float64 kernel.
+TEST(MaxMinGradKernel, Float32MatchesFloat64AndSplitsTies) {
+    Node n("MaxMinGrad", 1, OT_DOMAIN);
+    Dims dy_d = {300, 257}, a_d = {300, 1}, b_d = {257};
+    std::vector<double> a = random_values(300, 1, -1, 1), b = random_values(257, 2, -1, 1);
+    for (size_t i = 0; i < 50; i++) b[i] = a[i]; // some ties (row i, column i)
+    std::vector<double> y(300 * 257), dy = random_values(300 * 257, 3, -2, 2);
+    for (size_t r = 0; r < 300; r++)
+        for (size_t c = 0; c < 257; c++) y[r * 257 + c] = std::max(a[r], b[c]);
+    for (auto *v : {&a, &b, &y, &dy})
+        for (double &e : *v) e = (double)(float)e;
+    auto f32 = [](const std::vector<double> &v, const Dims &dd) {
+        return Tensor::f32(dd, std::vector<float>(v.begin(), v.end()));
+    };
+    auto f64 = [](const std::vector<double> &v, const Dims &dd) { return Tensor::of(OT_DTYPE_DOUBLE, dd, v); };
+    Result f = run_op(n, {f32(dy, dy_d), f32(y, dy_d), f32(a, a_d), f32(b, b_d)}, 2);
+    Result r = run_op(n, {f64(dy, dy_d), f64(y, dy_d), f64(a, a_d), f64(b, b_d)}, 2);
+    ASSERT_EQ(f.error, "");
+    ASSERT_EQ(r.error, "");
+    for (int o = 0; o < 2; o++) {
+        std::vector<double> ref = r.outputs[o].vec<double>();
+        std::vector<double> want(ref.size());
+        for (size_t rr = 0; rr < 300; rr++)
+            for (size_t c = 0; c < 257; c++) {
+                size_t e = rr * 257 + c;
+                double x = o == 0 ? a[rr] : b[c];
+                int ties = (a[rr] == y[e]) + (b[c] == y[e]);
+                want[e] = x == y[e] ? dy[e] / ties : 0;
+            }
+        expect_vec_near(ref, want, 0, "MaxMinGrad f64 output " + std::to_string(o));
+        std::vector<float> reff(ref.begin(), ref.end());
+        expect_near(f.outputs[o].vec<float>(), reff, 0, 0, "MaxMinGrad f32 output " + std::to_string(o));
+    }
 }
 
 TEST(ActivationKernels, BackwardRejectsMismatchedSizes) {
