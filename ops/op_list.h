@@ -2,7 +2,7 @@
  * the file family that defines them. No include guard: op_table.c includes
  * it twice with different OT_OP definitions. */
 
-/* ---- elementwise: unary math and activations (ops/unary.c, ops/activations.c) ---- */
+/* ---- elementwise: unary math and activations (ops/unary.c, ops/activations.c, ops/clip.c) ---- */
 OT_OP(ot_op_Relu_6)
 OT_OP(ot_op_ms_ReluGrad_1)
 OT_OP(ot_op_Sqrt_6)
@@ -32,7 +32,7 @@ OT_OP(ot_op_Clip_11)
 OT_OP(ot_op_ot_ClipGrad_1)
 
 
-/* ---- elementwise: binary with broadcasting (ops/binary.c ...) ---- */
+/* ---- elementwise: broadcasting (ops/binary.c, ops/where.c, ops/variadic.c, ops/compare.c) ---- */
 OT_OP(ot_op_Add_7)
 OT_OP(ot_op_Sub_7)
 OT_OP(ot_op_Mul_7)
