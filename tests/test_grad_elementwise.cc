@@ -3,13 +3,16 @@
 // ops/variadic.c, Cast) against central finite differences in float64
 // (tests/grad_check.h, and a multi-node variant here for subgraphs and
 // com.microsoft ops), with load-time shapes and with every dim symbolic;
-// the conventions at kinks and ties (torch 1.13's) asserted exactly; and
+// the conventions at kinks and ties asserted against torch 1.13's gradients
+// (tests/fixtures/elem/, from tools/fixtures/gen_elem_torch.py); and
 // the float32 kernels (oneDNN forwards, fused backward loops) against the
 // float64 kernels.
 #include "tests/grad_check.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <functional>
+#include <numeric>
 
 using namespace ot_test;
 
@@ -297,30 +300,85 @@ TEST(GeluGrad, ExportedErfSubgraphMatchesFiniteDifferencesAndGeluGrad) {
         }
 }
 
-// torch 1.13 at the kinks: abs'(0) = 0, leaky_relu'(0) = alpha,
-// hardsigmoid' = 0 at x = +-3, hardswish' = x/3 + 1/2 at x = +-3 (so -0.5
-// and 1.5), relu'(0) = 0 (ops/relu.c).
-TEST(UnaryGrad, TorchConventionsAtKinks) {
+// ---- torch 1.13 at kinks and ties ---------------------------------------------------
+// tests/fixtures/elem/ holds torch's gradients of sum(f(x)) at and around the
+// kinks (tools/fixtures/gen_elem_torch.py): abs'(0) = 0, relu'(0) = 0,
+// leaky_relu'(0) = alpha, hardsigmoid' = 0 at x = +-3, hardswish' = x/3 + 1/2
+// at x = +-3 (-0.5 and 1.5), clamp passing the gradient at both bounds,
+// maximum/minimum splitting a tie in halves. With L = sum(y * w), ours must
+// be w * torch's.
+
+std::vector<double> load_fixture(const std::string &name) {
+    std::string path = std::string(OT_SOURCE_DIR) + "/tests/fixtures/elem/" + name + ".npy";
+    ot_tensor_t *t = nullptr;
+    ot_status_t *st = ot_tensor_load(path.c_str(), &t);
+    EXPECT_EQ(st, nullptr) << path << ": " << ot_status_message(st);
+    ot_status_free(st);
+    std::vector<double> v;
+    if (t && t->dtype == OT_DTYPE_DOUBLE) {
+        const double *p = (const double *)t->data;
+        v.assign(p, p + ot_shape_numel(&t->shape));
+    }
+    EXPECT_FALSE(v.empty()) << path;
+    ot_tensor_destroy(t);
+    return v;
+}
+
+std::vector<double> times(const std::vector<double> &w, const std::vector<double> &g) {
+    std::vector<double> r(g.size());
+    for (size_t i = 0; i < g.size() && i < w.size(); i++) r[i] = w[i] * g[i];
+    return r;
+}
+
+TEST(TorchFixtures, UnaryKinks) {
     struct K {
-        Node node;
-        std::vector<double> x, slope;
+        const char *fixture;
+        Node node; // torch's constants: hardsigmoid is relu6(x + 3) / 6
     };
-    std::vector<K> cases = {
-        {Node("Abs", 13), {-1, 0, 1}, {-1, 0, 1}},
-        {Node("LeakyRelu", 16).f("alpha", 0.25f), {-1, 0, 1}, {0.25, 0.25, 1}},
-        {Node("HardSigmoid", 6).f("alpha", 1.0f / 6).f("beta", 0.5f), {-3, -2.5, 0, 2.5, 3},
-         {0, 1.0f / 6, 1.0f / 6, 1.0f / 6, 0}},
-        {Node("HardSwish", 14), {-4, -3, 0, 3, 4}, {0, -0.5, 0.5, 1.5, 1}},
-        {Node("Relu", 14), {-1, 0, 1}, {0, 0, 1}},
+    const K cases[] = {
+        {"abs", Node("Abs", 13)},
+        {"relu", Node("Relu", 14)},
+        {"leaky_relu", Node("LeakyRelu", 16).f("alpha", 0.25f)},
+        {"hardsigmoid", Node("HardSigmoid", 6).f("alpha", 1.0f / 6).f("beta", 0.5f)},
+        {"hardswish", Node("HardSwish", 14)},
     };
     for (const K &k : cases) {
-        Dims d = {(int64_t)k.x.size()};
-        GNode n = gnode(k.node.op_type, {"x"}, {"y"}, k.node);
-        auto r = graph_grad({gin("x", d, k.x)}, {n}, d, 17, false, false);
-        ASSERT_EQ(r.error, "") << k.node.op_type;
-        std::vector<double> w = weights(d), want(k.x.size());
-        for (size_t i = 0; i < want.size(); i++) want[i] = w[i] * k.slope[i];
-        expect_vec_near(r.grads[0], want, 1e-7, k.node.op_type);
+        std::vector<double> x = load_fixture(std::string(k.fixture) + "_x"),
+                            g = load_fixture(std::string(k.fixture) + "_dx");
+        // the degenerate-fixture guard: some nonzero gradient
+        ASSERT_TRUE(std::any_of(g.begin(), g.end(), [](double v) { return v != 0; })) << k.fixture;
+        Dims d = {(int64_t)x.size()};
+        auto r = graph_grad({gin("x", d, x)}, {gnode(k.node.op_type, {"x"}, {"y"}, k.node)}, d, 17, false, false);
+        ASSERT_EQ(r.error, "") << k.fixture;
+        // 1e-8: our attributes are float32 (alpha = 1/6 rounded), torch's constants double
+        expect_vec_near(r.grads[0], times(weights(d), g), 1e-8, k.fixture);
+    }
+}
+
+TEST(TorchFixtures, ClampBounds) {
+    std::vector<double> x = load_fixture("clamp_x"), gx = load_fixture("clamp_dx"),
+                        gmin = load_fixture("clamp_dmin"), gmax = load_fixture("clamp_dmax");
+    Dims d = {(int64_t)x.size()};
+    auto r = graph_grad({gin("x", d, x), gin("lo", {}, {0}), gin("hi", {}, {1})},
+                        {gnode("Clip", {"x", "lo", "hi"}, {"y"})}, d, 13, false, false);
+    ASSERT_EQ(r.error, "");
+    std::vector<double> w = weights(d), wmin = times(w, gmin), wmax = times(w, gmax);
+    expect_vec_near(r.grads[0], times(w, gx), 1e-12, "dX");
+    // torch's per-element bound gradients, summed to our scalar bounds
+    expect_vec_near(r.grads[1], {std::accumulate(wmin.begin(), wmin.end(), 0.0)}, 1e-12, "dmin");
+    expect_vec_near(r.grads[2], {std::accumulate(wmax.begin(), wmax.end(), 0.0)}, 1e-12, "dmax");
+}
+
+TEST(TorchFixtures, MaximumMinimumTies) {
+    for (const std::string op : {"maximum", "minimum"}) {
+        std::vector<double> a = load_fixture(op + "_a"), b = load_fixture(op + "_b"), ga = load_fixture(op + "_da"),
+                            gb = load_fixture(op + "_db");
+        Dims d = {(int64_t)a.size()};
+        auto r = graph_grad({gin("a", d, a), gin("b", d, b)}, {gnode(op == "maximum" ? "Max" : "Min", {"a", "b"}, {"y"})},
+                            d, 13, false, false);
+        ASSERT_EQ(r.error, "") << op;
+        expect_vec_near(r.grads[0], times(weights(d), ga), 1e-12, op + " da");
+        expect_vec_near(r.grads[1], times(weights(d), gb), 1e-12, op + " db");
     }
 }
 
@@ -350,19 +408,6 @@ TEST(ClipGrad, AttributeBoundsMatchFiniteDifferences) {
     GradCheckOptions opt;
     opt.symbolic_dims = true;
     EXPECT_EQ(grad_check(Node("Clip", 10).f("min", -1.0f), {x}, opt), "");
-}
-
-// torch.clamp's backward: X's gradient passes at x == min and x == max;
-// min gets dY where x < min, max where x > max.
-TEST(ClipGrad, TorchConventionAtTheBounds) {
-    Dims d = {5};
-    auto r = graph_grad({gin("x", d, {-1, 0, 0.5, 1, 2}), gin("lo", {}, {0}), gin("hi", {}, {1})},
-                        {gnode("Clip", {"x", "lo", "hi"}, {"y"})}, d, 13, false, false);
-    ASSERT_EQ(r.error, "");
-    std::vector<double> w = weights(d);
-    expect_vec_near(r.grads[0], {0, w[1], w[2], w[3], 0}, 1e-12, "dX");
-    expect_vec_near(r.grads[1], {w[0]}, 1e-12, "dmin");
-    expect_vec_near(r.grads[2], {w[4]}, 1e-12, "dmax");
 }
 
 // The fused ClipGrad kernel: float32 against float64, and its bound sums.
