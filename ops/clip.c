@@ -13,8 +13,8 @@
  *   dlo  = sum of dY where x < lo and lo < hi
  *   dhi  = sum of dY where x > hi or hi < lo
  * as one fused op ai.onnxtrain::ClipGrad(dY, X, min?, max?) -> (dX, dmin?, dmax?)
- * carrying Clip-6's attributes when the bounds are attributes. ONNX Runtime
- * has no ClipGrad (its builder composes Less/Greater/Where).
+ * carrying Clip-6's attributes when the bounds are attributes (our domain:
+ * ONNX Runtime defines no ClipGrad).
  *
  * Kernels are plain simd loops: the bounds are read at run time (they may be
  * graph inputs), and a bandwidth-bound clamp runs at memory speed without

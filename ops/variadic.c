@@ -18,8 +18,8 @@
  * tie); with more inputs each of k tied inputs gets dY / k. Where Y is NaN
  * the NaN inputs share dY the same way. One fused backward op,
  *   ai.onnxtrain::MaxMinGrad(dY, Y, X_0, ..., X_n-1) -> dX_i at Y's shape
- * (ONNX Runtime composes Equal/Cast/Mul and gives every tied input all of
- * dY), then SumTo each input's shape. Up to MAXMIN_MAX_IN inputs.
+ * (our domain: ONNX Runtime's training ops have none), then SumTo each
+ * input's shape. Up to MAXMIN_MAX_IN inputs.
  */
 #include "ops/broadcast.h"
 #include "ops/grad_util.h"
