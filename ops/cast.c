@@ -15,11 +15,7 @@
  * inference). Versions 6/9/13 differ only in those types.
  *
  * The kernel works in chunks: the source is widened exactly to double,
- * int64 or uint64 in a small buffer, then narrowed into the target.
- *
- * Gradient (between float types: float, double, float16, bfloat16):
- * dX = Cast(dY, to = X's dtype). Autodiff reaches the rule only when both
- * sides are float types (integers carry no gradient). */
+ * int64 or uint64 in a small buffer, then narrowed into the target. */
 #include "ops/shape_util.h"
 
 #include <inttypes.h>
@@ -220,9 +216,21 @@ static ot_status_t *cast_run(ot_kernel_t *k) {
     return NULL;
 }
 
+/* Gradient (elementwise area): between floating types (float, double,
+ * float16, bfloat16) dX = Cast(dY, to = X's dtype); from or to any other
+ * type the output is piecewise constant in X (or X is not differentiable),
+ * so the gradient is zero (left unset). */
+static bool cast_is_float(ot_dtype_t dt) {
+    return dt == OT_DTYPE_FLOAT || dt == OT_DTYPE_DOUBLE || dt == OT_DTYPE_FLOAT16 || dt == OT_DTYPE_BFLOAT16;
+}
+
 static ot_status_t *cast_gradient(ot_grad_ctx_t *ctx) {
-    if (!ctx->needs[0] || ctx->doutputs[0] < 0) return NULL;
-    ot_attr_t to = {.name = "to", .type = OT_ATTR_INT, .i = ctx->input_types[0]->dtype};
+    ot_dtype_t xt = ctx->input_types[0]->dtype, yt = ctx->output_types[0]->dtype;
+    if (!cast_is_float(xt) || !cast_is_float(yt)) return NULL;
+    ot_attr_t to = {0};
+    to.name = "to";
+    to.type = OT_ATTR_INT;
+    to.i = xt;
     return ot_grad_emit(ctx, "", "Cast", 1, &ctx->doutputs[0], 1, &ctx->dinputs[0], 1, &to);
 }
 

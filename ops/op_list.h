@@ -2,7 +2,7 @@
  * the file family that defines them. No include guard: op_table.c includes
  * it twice with different OT_OP definitions. */
 
-/* ---- elementwise: unary math and activations (ops/unary.c, ops/activations.c) ---- */
+/* ---- elementwise: unary math and activations (ops/unary.c, ops/activations.c, ops/clip.c) ---- */
 OT_OP(ot_op_Relu_6)
 OT_OP(ot_op_ms_ReluGrad_1)
 OT_OP(ot_op_Sqrt_6)
@@ -11,9 +11,28 @@ OT_OP(ot_op_Log_6)
 OT_OP(ot_op_Neg_6)
 OT_OP(ot_op_Sigmoid_6)
 OT_OP(ot_op_Tanh_6)
+OT_OP(ot_op_ms_SigmoidGrad_1)
+OT_OP(ot_op_ms_TanhGrad_1)
+OT_OP(ot_op_LeakyRelu_6)
+OT_OP(ot_op_HardSigmoid_6)
+OT_OP(ot_op_HardSwish_14)
+OT_OP(ot_op_Softplus_1)
+OT_OP(ot_op_Abs_6)
+OT_OP(ot_op_Erf_9)
+OT_OP(ot_op_ms_Gelu_1)
+OT_OP(ot_op_ot_LeakyReluGrad_1)
+OT_OP(ot_op_ot_HardSigmoidGrad_1)
+OT_OP(ot_op_ot_HardSwishGrad_1)
+OT_OP(ot_op_ot_SoftplusGrad_1)
+OT_OP(ot_op_ot_AbsGrad_1)
+OT_OP(ot_op_ot_ErfGrad_1)
+OT_OP(ot_op_ms_GeluGrad_1)
+OT_OP(ot_op_Clip_6)
+OT_OP(ot_op_Clip_11)
+OT_OP(ot_op_ot_ClipGrad_1)
 
 
-/* ---- elementwise: binary with broadcasting (ops/binary.c ...) ---- */
+/* ---- elementwise: broadcasting (ops/binary.c, ops/where.c, ops/variadic.c, ops/compare.c) ---- */
 OT_OP(ot_op_Add_7)
 OT_OP(ot_op_Sub_7)
 OT_OP(ot_op_Mul_7)
@@ -23,6 +42,20 @@ OT_OP(ot_op_Expand_8)
 OT_OP(ot_op_Expand_13)
 OT_OP(ot_op_ot_ExpandTo_1)
 OT_OP(ot_op_ot_SumTo_1)
+OT_OP(ot_op_Where_9)
+OT_OP(ot_op_Sum_6)
+OT_OP(ot_op_Max_6)
+OT_OP(ot_op_Min_6)
+OT_OP(ot_op_ot_MaxMinGrad_1)
+OT_OP(ot_op_Equal_7)
+OT_OP(ot_op_Less_7)
+OT_OP(ot_op_Greater_7)
+OT_OP(ot_op_LessOrEqual_12)
+OT_OP(ot_op_GreaterOrEqual_12)
+OT_OP(ot_op_And_7)
+OT_OP(ot_op_Or_7)
+OT_OP(ot_op_Xor_7)
+OT_OP(ot_op_Not_1)
 
 
 /* ---- dense: Gemm, MatMul, Softmax, LogSoftmax, reductions ---- */
