@@ -53,6 +53,9 @@ static bool loss_reduction(const ot_node_info_t *node, loss_reduction_t *out) {
 
 static bool is_float(ot_dtype_t t) { return t == OT_DTYPE_FLOAT || t == OT_DTYPE_DOUBLE; }
 
+/* SoftmaxCrossEntropyLoss(Grad), else NegativeLogLikelihoodLoss(Grad). */
+static bool loss_is_sce(const ot_node_info_t *node) { return strncmp(node->op_type, "Softmax", 7) == 0; }
+
 /* Checks x (N, C, d..), target (N, d..) and weight (C) against each other
  * (unknown dims pass). `what` names x in messages. */
 static ot_status_t *loss_check(ot_infer_ctx_t *ctx, const char *what, const ot_tensor_t *x, const ot_tensor_t *t,
@@ -92,7 +95,7 @@ static ot_status_t *loss_infer(ot_infer_ctx_t *ctx) {
     if (!loss_reduction(ctx->node, &red))
         return OT_INFER_ERROR(ctx, "reduction must be none, sum or mean, got '%s'",
                               ot_attr_string(ctx->node, "reduction", ""));
-    ot_status_t *st = loss_check(ctx, ctx->node->op_type[0] == 'S' ? "scores" : "input", x, t, w);
+    ot_status_t *st = loss_check(ctx, loss_is_sce(ctx->node) ? "scores" : "input", x, t, w);
     if (st) return st;
     ot_tensor_t *y = ctx->outputs[0];
     if (y) {
@@ -156,7 +159,7 @@ static ot_status_t *loss_setup(ot_kernel_t *k) {
     ot_status_t *st = loss_setup_common(k, 0);
     if (st) return st;
     loss_state_t *s = k->state;
-    bool sce = k->node->op_type[0] == 'S';
+    bool sce = loss_is_sce(k->node);
     if (sce && (k->n_outputs < 2 || !k->outputs[1])) {
         size_t bytes = (size_t)(s->n * s->c * s->d) * ot_dtype_size(k->inputs[0]->dtype);
         if (!(s->log_prob = malloc(bytes ? bytes : 1)))
@@ -222,7 +225,7 @@ static ot_status_t *loss_run(ot_kernel_t *k) {
     loss_state_t *s = k->state;
     const ot_tensor_t *x = k->inputs[0], *t = k->inputs[1];
     const ot_tensor_t *w = k->n_inputs > 2 ? k->inputs[2] : NULL;
-    bool t64 = t->dtype == OT_DTYPE_INT64, sce = k->node->op_type[0] == 'S';
+    bool t64 = t->dtype == OT_DTYPE_INT64, sce = loss_is_sce(k->node);
     if (w && ot_shape_numel(&w->shape) != s->c)
         return OT_NODE_ERROR(k->node, OT_ERR_INVALID_ARGUMENT, "weight has %lld elements for C = %lld",
                              (long long)ot_shape_numel(&w->shape), (long long)s->c);
@@ -305,7 +308,7 @@ static ot_status_t *loss_grad_infer(ot_infer_ctx_t *ctx) {
     if (!loss_reduction(ctx->node, &red))
         return OT_INFER_ERROR(ctx, "reduction must be none, sum or mean, got '%s'",
                               ot_attr_string(ctx->node, "reduction", ""));
-    ot_status_t *st = loss_check(ctx, ctx->node->op_type[0] == 'S' ? "log_prob" : "input", x, t, w);
+    ot_status_t *st = loss_check(ctx, loss_is_sce(ctx->node) ? "log_prob" : "input", x, t, w);
     if (st) return st;
     if (dy->dtype != x->dtype)
         return OT_INFER_ERROR(ctx, "dY (%s) must have the dtype of %s", ot_dtype_name(dy->dtype),
@@ -365,7 +368,7 @@ static ot_status_t *loss_grad_run(ot_kernel_t *k) {
     loss_state_t *s = k->state;
     const ot_tensor_t *dy = k->inputs[0], *x = k->inputs[1], *t = k->inputs[2];
     const ot_tensor_t *w = k->n_inputs > 3 ? k->inputs[3] : NULL;
-    bool t64 = t->dtype == OT_DTYPE_INT64, sce = k->node->op_type[0] == 'S';
+    bool t64 = t->dtype == OT_DTYPE_INT64, sce = loss_is_sce(k->node);
     if (w && ot_shape_numel(&w->shape) != s->c)
         return OT_NODE_ERROR(k->node, OT_ERR_INVALID_ARGUMENT, "weight has %lld elements for C = %lld",
                              (long long)ot_shape_numel(&w->shape), (long long)s->c);

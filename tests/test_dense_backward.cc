@@ -412,53 +412,64 @@ Tensor load_npy(const std::string &path) {
     return out;
 }
 
-class SceFixture : public ::testing::TestWithParam<std::string> {};
+class LossFixture : public ::testing::TestWithParam<std::string> {};
 
-// Our float32 SoftmaxCrossEntropyLoss and SoftmaxCrossEntropyLossGrad
-// kernels against torch.nn.functional.cross_entropy (computed in float64).
-TEST_P(SceFixture, MatchesPyTorch) {
-    std::string dir = fixture_dir() + "sce_" + GetParam() + "/";
+// Our float32 SoftmaxCrossEntropyLoss / NegativeLogLikelihoodLoss kernels
+// and their backward kernels (com.microsoft::SoftmaxCrossEntropyLossGrad,
+// ai.onnxtrain::NegativeLogLikelihoodLossGrad) against
+// torch.nn.functional.cross_entropy / nll_loss computed in float64.
+TEST_P(LossFixture, MatchesPyTorch) {
+    bool sce = GetParam().rfind("sce_", 0) == 0;
+    std::string dir = fixture_dir() + GetParam() + "/", x_name = sce ? "logits" : "input";
     std::ifstream attrs(dir + "attrs.txt");
     ASSERT_TRUE(attrs) << dir << "attrs.txt";
     std::map<std::string, std::string> kv;
     for (std::string k, v; attrs >> k >> v;) kv[k] = v;
-    Tensor logits = load_npy(dir + "logits.npy"), labels = load_npy(dir + "labels.npy");
-    Tensor dy = load_npy(dir + "dy.npy"), loss = load_npy(dir + "loss.npy"), dlogits = load_npy(dir + "dlogits.npy");
+    Tensor x = load_npy(dir + x_name + ".npy"), labels = load_npy(dir + "labels.npy");
+    Tensor dy = load_npy(dir + "dy.npy"), loss = load_npy(dir + "loss.npy"), dx = load_npy(dir + "d" + x_name + ".npy");
     std::ifstream wf(dir + "weights.npy");
     bool weighted = (bool)wf;
     Tensor weights = weighted ? load_npy(dir + "weights.npy") : Tensor::absent();
-    ASSERT_EQ(logits.dtype, OT_DTYPE_FLOAT);
+    ASSERT_EQ(x.dtype, OT_DTYPE_FLOAT);
     ASSERT_EQ(labels.dtype, OT_DTYPE_INT64);
     auto nonzero = [](const Tensor &t) {
         for (float v : t.vec<float>())
             if (v != 0) return true;
         return false;
     };
-    ASSERT_TRUE(nonzero(loss) && nonzero(dlogits)) << "degenerate fixture";
+    ASSERT_TRUE(nonzero(loss) && nonzero(dx)) << "degenerate fixture";
 
-    Node fwd("SoftmaxCrossEntropyLoss", 13);
+    Node fwd(sce ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss", 13);
     fwd.s("reduction", kv["reduction"]).i("ignore_index", std::stoll(kv["ignore_index"]));
-    std::vector<Tensor> in = {logits, labels};
+    std::vector<Tensor> in = {x, labels};
     if (weighted) in.push_back(weights);
-    Result r = run_op(fwd, in, 2);
+    Result r = run_op(fwd, in, sce ? 2 : 1);
     ASSERT_EQ(r.error, "");
     EXPECT_EQ(r.outputs[0].dims, loss.dims);
     expect_near(r.outputs[0].vec<float>(), loss.vec<float>(), 1e-6, 1e-5, "loss");
 
-    Node bwd("SoftmaxCrossEntropyLossGrad", 1, "com.microsoft");
+    Node bwd(sce ? "SoftmaxCrossEntropyLossGrad" : "NegativeLogLikelihoodLossGrad", 1,
+             sce ? "com.microsoft" : OT_DOMAIN);
     bwd.s("reduction", kv["reduction"]).i("ignore_index", std::stoll(kv["ignore_index"]));
-    std::vector<Tensor> bin = {dy, r.outputs[1], labels};
+    std::vector<Tensor> bin = {dy, sce ? r.outputs[1] : x, labels};
     if (weighted) bin.push_back(weights);
     Result g = run_op(bwd, bin, 1);
     ASSERT_EQ(g.error, "");
-    EXPECT_EQ(g.outputs[0].dims, dlogits.dims);
-    expect_near(g.outputs[0].vec<float>(), dlogits.vec<float>(), 1e-6, 1e-5, "dlogits");
+    EXPECT_EQ(g.outputs[0].dims, dx.dims);
+    expect_near(g.outputs[0].vec<float>(), dx.vec<float>(), 1e-6, 1e-5, "d" + x_name);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dense, SceFixture,
-                         ::testing::Values("2d_mean_weight_ii", "2d_sum_weight_ii", "2d_none_weight_ii",
-                                           "2d_mean_ii_neg", "nd_mean_weight_ii", "nd_sum_weight_ii",
-                                           "nd_none_weight_ii"));
+std::vector<std::string> loss_fixtures() {
+    std::vector<std::string> out;
+    for (const char *kind : {"sce_", "nll_"})
+        for (const char *c : {"2d_mean_weight_ii", "2d_sum_weight_ii", "2d_none_weight_ii", "2d_mean_ii_neg",
+                              "nd_mean_weight_ii", "nd_sum_weight_ii", "nd_none_weight_ii"})
+            out.push_back(std::string(kind) + c);
+    return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Dense, LossFixture, ::testing::ValuesIn(loss_fixtures()),
+                         [](const ::testing::TestParamInfo<std::string> &i) { return i.param; });
 
 // ---------------------------- losses as torch.onnx.export writes them ----
 
