@@ -473,22 +473,27 @@ INSTANTIATE_TEST_SUITE_P(Dense, LossFixture, ::testing::ValuesIn(loss_fixtures()
 
 // ---------------------------- losses as torch.onnx.export writes them ----
 
-// nn.BCEWithLogitsLoss exported at opsets 14 and 17 (float64, with a
-// Gradient node appended: tools/fixtures/gen_dense_fixtures.py): dx from
-// our rules against central finite differences of the loss. Sigmoid, Log
-// and Neg get their gradient rules on the elementwise branch: until both
-// branches are merged the load reports the missing rule and the test is
-// skipped with that message (any other load error fails).
-class ExportedLoss : public ::testing::TestWithParam<int> {};
+// nn.BCEWithLogitsLoss, ((x - t) ** 2).mean() and (x - t).abs().mean()
+// exported at opsets 14 and 17 (float64, with a Gradient node appended:
+// tools/fixtures/gen_dense_fixtures.py; torch 1.13 cannot export
+// nn.MSELoss / nn.L1Loss themselves): the loss against its formula and dx
+// from our rules against central finite differences. Sigmoid, Log, Neg and
+// Abs get their gradient rules (Abs its kernel too) on the elementwise
+// branch: until both branches are merged the load reports the missing rule
+// or op and the case is skipped with that message (any other load error
+// fails).
+class ExportedLoss : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
-TEST_P(ExportedLoss, BceWithLogitsGradientMatchesFiniteDifferences) {
-    Loaded model = load_path(fixture_dir() + "bce_with_logits_opset" + std::to_string(GetParam()) + ".onnx", false);
+TEST_P(ExportedLoss, GradientMatchesFiniteDifferences) {
+    auto [name, opset] = GetParam();
+    Loaded model = load_path(fixture_dir() + name + "_opset" + std::to_string(opset) + ".onnx", false);
     if (model.st) {
         std::string e = model.msg();
-        bool elem_pending = e.find("no gradient rule") != std::string::npos &&
-                            (e.find("(Sigmoid)") != std::string::npos || e.find("(Log)") != std::string::npos ||
-                             e.find("(Neg)") != std::string::npos);
-        if (elem_pending) GTEST_SKIP() << "waits for the elementwise gradient rules: " << e;
+        bool elem_pending = e.find("no gradient rule") != std::string::npos ||
+                            e.find("no registered op") != std::string::npos,
+             elem_op = false;
+        for (const char *op : {"(Sigmoid)", "(Log)", "(Neg)", "(Abs)"}) elem_op |= e.find(op) != std::string::npos;
+        if (elem_pending && elem_op) GTEST_SKIP() << "waits for the elementwise gradient rules: " << e;
         FAIL() << e;
     }
     ot_session_t *sess = nullptr;
@@ -510,11 +515,11 @@ TEST_P(ExportedLoss, BceWithLogitsGradientMatchesFiniteDifferences) {
     };
     std::vector<ot_tensor_t *> base;
     ASSERT_EQ(run(base), "");
-    // the loss itself: mean of -(t log s(x) + (1 - t) log(1 - s(x)))
     double ref = 0;
     for (size_t i = 0; i < x.size(); i++) {
-        double sg = 1 / (1 + std::exp(-x[i]));
-        ref -= target[i] * std::log(sg) + (1 - target[i]) * std::log(1 - sg);
+        double sg = 1 / (1 + std::exp(-x[i])), d = x[i] - target[i];
+        if (name == "bce_with_logits") ref -= target[i] * std::log(sg) + (1 - target[i]) * std::log(1 - sg);
+        else ref += name == "mse" ? d * d : std::fabs(d);
     }
     EXPECT_NEAR(*(const double *)base[0]->data, ref / 12, 1e-12);
     const double *dx = (const double *)base[1]->data, eps = 1e-6;
@@ -535,6 +540,10 @@ TEST_P(ExportedLoss, BceWithLogitsGradientMatchesFiniteDifferences) {
     ot_session_destroy(sess);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dense, ExportedLoss, ::testing::Values(14, 17));
+INSTANTIATE_TEST_SUITE_P(Dense, ExportedLoss,
+                         ::testing::Combine(::testing::Values("bce_with_logits", "mse", "l1"), ::testing::Values(14, 17)),
+                         [](const ::testing::TestParamInfo<std::tuple<std::string, int>> &i) {
+                             return std::get<0>(i.param) + "_opset" + std::to_string(std::get<1>(i.param));
+                         });
 
 } // namespace
