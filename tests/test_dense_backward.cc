@@ -391,7 +391,17 @@ TEST(LossErrors, BadTargetsAndShapesNameTheNode) {
     EXPECT_NE(r.error.find("weight (2) must be (C)"), std::string::npos) << r.error;
 }
 
-// ------------------------------------------------ PyTorch SCE fixtures ----
+// Differentiating with respect to the class weights is refused by name.
+TEST(LossErrors, NoGradientForClassWeights) {
+    for (const char *op : {"SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss"}) {
+        std::string e = grad_check(Node(op, 13), {diff({3, 4}, random_values(12, 1)), fixed(Tensor::i64({3}, {0, 3, 1})),
+                                                  diff({4}, random_values(4, 2, 0.5, 1.5))});
+        EXPECT_NE(e.find("op_under_test"), std::string::npos) << e;
+        EXPECT_NE(e.find("no gradient with respect to the class weights"), std::string::npos) << e;
+    }
+}
+
+// --------------------------------------------- PyTorch loss fixtures ----
 
 std::string fixture_dir() { return std::string(OT_SOURCE_DIR) + "/tests/fixtures/dense/"; }
 
