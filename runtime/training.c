@@ -22,6 +22,7 @@
 
 #include "runtime/onnx_io.h"
 #include "ops/op_util.h"
+#include "runtime/name_map.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,89 @@ static bool listed_as_input(Onnx__ValueInfoProto **in, size_t n, const char *nam
     return false;
 }
 
+static bool is_needed(const ot_name_map_t *needed, const char *name) {
+    return name && *name && ot_name_map_get(needed, name) >= 0;
+}
+
+/* Keeps only what the algorithm's outputs and update_binding values depend
+ * on, and makes those the graph's outputs: an optimizer stage must not run
+ * (or be fed) the forward pass just because the spec joins it in. */
+static ot_status_t *prune(ot_arena_t *a, Onnx__GraphProto *j, const Onnx__GraphProto *alg,
+                          const Onnx__TrainingInfoProto *info, int ti) {
+    ot_name_map_t *needed = ot_name_map_create();
+    Onnx__ValueInfoProto **outs = ot_arena_alloc(a, sizeof *outs * (alg->n_output + info->n_update_binding + 1));
+    ot_status_t *st = NULL;
+    if (!needed || !outs) {
+        st = oom();
+        goto done;
+    }
+    size_t n_out = 0;
+    for (size_t i = 0; i < alg->n_output; i++) {
+        if (!is_needed(needed, alg->output[i]->name)) outs[n_out++] = alg->output[i];
+        if (!ot_name_map_put(needed, alg->output[i]->name ? alg->output[i]->name : "", 1)) st = oom();
+    }
+    for (size_t i = 0; i < info->n_update_binding && !st; i++) {
+        const char *v = info->update_binding[i]->value;
+        if (!v || is_needed(needed, v)) continue;
+        Onnx__ValueInfoProto *vi = NULL; /* an output of the inference graph (the spec's rule) */
+        for (size_t k = 0; k < j->n_output && !vi; k++)
+            if (j->output[k]->name && strcmp(j->output[k]->name, v) == 0) vi = j->output[k];
+        if (!vi) {
+            st = ot_status_create(OT_ERR_INVALID_MODEL,
+                                  "training_info[%d].update_binding '%s' <- '%s': '%s' is not an output of the "
+                                  "inference or algorithm graph",
+                                  ti, info->update_binding[i]->key ? info->update_binding[i]->key : "", v, v);
+            break;
+        }
+        outs[n_out++] = vi;
+        if (!ot_name_map_put(needed, v, 1)) st = oom();
+    }
+    /* nodes producing needed values need their inputs: to a fixed point */
+    bool *keep = ot_arena_alloc(a, j->n_node + 1);
+    if (!st && !keep) st = oom();
+    for (bool changed = true; changed && !st;) {
+        changed = false;
+        for (size_t n = j->n_node; n-- > 0 && !st;) {
+            if (keep[n]) continue;
+            const Onnx__NodeProto *node = j->node[n];
+            for (size_t o = 0; o < node->n_output && !keep[n]; o++) keep[n] = is_needed(needed, node->output[o]);
+            if (!keep[n]) continue;
+            changed = true;
+            for (size_t i = 0; i < node->n_input && !st; i++)
+                if (node->input[i] && *node->input[i] && !ot_name_map_put(needed, node->input[i], 1)) st = oom();
+            /* a Gradient node reads its xs and zs by attribute too */
+            for (size_t t = 0; t < node->n_attribute && !st; t++)
+                for (size_t k = 0; k < node->attribute[t]->n_strings && !st; k++) {
+                    char name[512];
+                    ProtobufCBinaryData b = node->attribute[t]->strings[k];
+                    if (b.len >= sizeof name) continue;
+                    memcpy(name, b.data, b.len);
+                    name[b.len] = 0;
+                    char *copy = ot_arena_strdup(a, name);
+                    if (!copy || !ot_name_map_put(needed, copy, 1)) st = oom();
+                }
+        }
+    }
+    if (st) goto done;
+    size_t k = 0;
+    for (size_t n = 0; n < j->n_node; n++)
+        if (keep[n]) j->node[k++] = j->node[n];
+    j->n_node = k;
+    k = 0;
+    for (size_t i = 0; i < j->n_input; i++)
+        if (is_needed(needed, j->input[i]->name)) j->input[k++] = j->input[i];
+    j->n_input = k;
+    k = 0;
+    for (size_t i = 0; i < j->n_initializer; i++)
+        if (is_needed(needed, j->initializer[i]->name)) j->initializer[k++] = j->initializer[i];
+    j->n_initializer = k;
+    j->output = outs;
+    j->n_output = n_out;
+done:
+    ot_name_map_destroy(needed);
+    return st;
+}
+
 /* Serializes the graph a stage runs: for the algorithm, the inference graph
  * joined with training_info[ti].algorithm, mutable initializers as inputs;
  * for initialization, that graph alone. mp is restored before returning. */
@@ -206,6 +290,7 @@ static ot_status_t *stage_bytes(ot_training_session_t *ts, Onnx__ModelProto *mp,
         joined.n_initializer = kept;
         joined.input = inputs;
         joined.n_input = n_in;
+        if ((st = prune(a, &joined, alg, mp->training_info[ti], ti))) goto done;
     }
     size_t n_ti = mp->n_training_info;
     mp->graph = &joined;
