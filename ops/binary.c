@@ -26,6 +26,7 @@
  * comparison/logical ops (which can reuse ops/broadcast.h).
  */
 #include "ops/broadcast.h"
+#include "ops/grad_util.h"
 
 #include <math.h>
 
@@ -297,7 +298,71 @@ static ot_status_t *sub_run(ot_kernel_t *k) { return arith_run(k, BINOP_SUB); }
 static ot_status_t *mul_run(ot_kernel_t *k) { return arith_run(k, BINOP_MUL); }
 static ot_status_t *div_run(ot_kernel_t *k) { return arith_run(k, BINOP_DIV); }
 
-#define OT_BINARY_RECORD(Op, since, infer_fn, run_fn, doc_)                                   \
+/* ---- gradient rules --------------------------------------------------------
+ * Each input's gradient is formed at the broadcast (output) shape and then
+ * summed down to the input's shape (ot_grad_unbroadcast). */
+
+/* *out = g summed down to input i, or nothing if input i is not needed. */
+static ot_status_t *to_input(ot_grad_ctx_t *ctx, int i, int g) {
+    if (!ctx->needs[i]) return NULL;
+    return ot_grad_unbroadcast(ctx, g, ctx->output_types[0], i, &ctx->dinputs[i]);
+}
+
+static ot_status_t *add_gradient(ot_grad_ctx_t *ctx) {
+    int dc = ctx->doutputs[0];
+    ot_status_t *st = to_input(ctx, 0, dc);
+    return st ? st : to_input(ctx, 1, dc);
+}
+
+static ot_status_t *sub_gradient(ot_grad_ctx_t *ctx) {
+    int dc = ctx->doutputs[0], neg;
+    ot_status_t *st = to_input(ctx, 0, dc);
+    if (!st && ctx->needs[1]) st = ot_grad_op1(ctx, "", "Neg", dc, &neg);
+    return st ? st : to_input(ctx, 1, neg);
+}
+
+/* dA = dC * B, dB = dC * A */
+static ot_status_t *mul_gradient(ot_grad_ctx_t *ctx) {
+    int dc = ctx->doutputs[0], a = ctx->inputs[0], b = ctx->inputs[1], g;
+    ot_status_t *st = NULL;
+    if (ctx->needs[0] && !(st = ot_grad_op2(ctx, "", "Mul", dc, b, &g))) st = to_input(ctx, 0, g);
+    if (!st && ctx->needs[1] && !(st = ot_grad_op2(ctx, "", "Mul", dc, a, &g))) st = to_input(ctx, 1, g);
+    return st;
+}
+
+/* dA = dC / B, dB = -(dC / B) * C (C = A / B: reads the output, not A) */
+static ot_status_t *div_gradient(ot_grad_ctx_t *ctx) {
+    int dc = ctx->doutputs[0], b = ctx->inputs[1], c = ctx->outputs[0], da, t, db;
+    ot_status_t *st = ot_grad_op2(ctx, "", "Div", dc, b, &da);
+    if (!st) st = to_input(ctx, 0, da);
+    if (!st && ctx->needs[1] && !(st = ot_grad_op2(ctx, "", "Mul", da, c, &t)) &&
+        !(st = ot_grad_op1(ctx, "", "Neg", t, &db)))
+        st = to_input(ctx, 1, db);
+    return st;
+}
+
+/* Z = X^Y: dX = dZ * Y * X^(Y-1), dY = dZ * Z * ln(X) */
+static ot_status_t *pow_gradient(ot_grad_ctx_t *ctx) {
+    int dz = ctx->doutputs[0], x = ctx->inputs[0], y = ctx->inputs[1], z = ctx->outputs[0];
+    ot_status_t *st = NULL;
+    int one, ym1, p, t, g;
+    if (ctx->needs[0]) {
+        ot_dtype_t ydt = ctx->input_types[1]->dtype;
+        if (ydt != OT_DTYPE_FLOAT && ydt != OT_DTYPE_DOUBLE)
+            return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED, "gradient needs a float exponent, got %s",
+                                 ot_dtype_name(ydt));
+        if (!(st = ot_grad_scalar(ctx, ydt, 1.0, &one)) && !(st = ot_grad_op2(ctx, "", "Sub", y, one, &ym1)) &&
+            !(st = ot_grad_op2(ctx, "", "Pow", x, ym1, &p)) && !(st = ot_grad_op2(ctx, "", "Mul", p, y, &t)) &&
+            !(st = ot_grad_op2(ctx, "", "Mul", dz, t, &g)))
+            st = to_input(ctx, 0, g);
+    }
+    if (!st && ctx->needs[1] && !(st = ot_grad_op1(ctx, "", "Log", x, &t)) &&
+        !(st = ot_grad_op2(ctx, "", "Mul", z, t, &p)) && !(st = ot_grad_op2(ctx, "", "Mul", dz, p, &g)))
+        st = to_input(ctx, 1, g);
+    return st;
+}
+
+#define OT_BINARY_RECORD(Op, since, infer_fn, run_fn, grad_fn, doc_)                          \
     const ot_op_def_t ot_op_##Op##_##since = {                                                \
         .abi_version = OT_PLUGIN_ABI_VERSION,                                                 \
         .domain = "",                                                                         \
@@ -307,11 +372,12 @@ static ot_status_t *div_run(ot_kernel_t *k) { return arith_run(k, BINOP_DIV); }
         .min_outputs = 1, .max_outputs = 1,                                                   \
         .infer = infer_fn,                                                                    \
         .run = run_fn,                                                                        \
+        .gradient = grad_fn,                                                                  \
         .doc = doc_,                                                                          \
     };
 
-OT_BINARY_RECORD(Add, 7, arith_infer, add_run, "C = A + B, numpy broadcasting")
-OT_BINARY_RECORD(Sub, 7, arith_infer, sub_run, "C = A - B, numpy broadcasting")
-OT_BINARY_RECORD(Mul, 7, arith_infer, mul_run, "C = A * B, numpy broadcasting")
-OT_BINARY_RECORD(Div, 7, arith_infer, div_run, "C = A / B (integers truncate), numpy broadcasting")
-OT_BINARY_RECORD(Pow, 7, pow_infer, pow_run, "Z = X ^ Y, Z has X's type, numpy broadcasting")
+OT_BINARY_RECORD(Add, 7, arith_infer, add_run, add_gradient, "C = A + B, numpy broadcasting")
+OT_BINARY_RECORD(Sub, 7, arith_infer, sub_run, sub_gradient, "C = A - B, numpy broadcasting")
+OT_BINARY_RECORD(Mul, 7, arith_infer, mul_run, mul_gradient, "C = A * B, numpy broadcasting")
+OT_BINARY_RECORD(Div, 7, arith_infer, div_run, div_gradient, "C = A / B (integers truncate), numpy broadcasting")
+OT_BINARY_RECORD(Pow, 7, pow_infer, pow_run, pow_gradient, "Z = X ^ Y, Z has X's type, numpy broadcasting")

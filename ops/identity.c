@@ -4,7 +4,7 @@
  * optionals); for tensors all versions mean the same, so one set of
  * functions serves four records. Sequence and optional values never reach
  * an op (the loader refuses them). Output 0 aliases input 0; run() copies
- * only when not aliased. */
+ * only when not aliased. Gradient: dX = dY (no node). */
 #include "ops/shape_util.h"
 
 static ot_status_t *identity_infer(ot_infer_ctx_t *ctx) {
@@ -21,6 +21,11 @@ static ot_status_t *identity_run(ot_kernel_t *k) {
     return NULL;
 }
 
+static ot_status_t *identity_gradient(ot_grad_ctx_t *ctx) {
+    ctx->dinputs[0] = ctx->doutputs[0];
+    return NULL;
+}
+
 #define IDENTITY_RECORD(ver)                        \
     const ot_op_def_t ot_op_Identity_##ver = {     \
         .abi_version = OT_PLUGIN_ABI_VERSION,      \
@@ -32,6 +37,7 @@ static ot_status_t *identity_run(ot_kernel_t *k) {
         .flags = OT_OP_ALIAS_INPUT0,               \
         .infer = identity_infer,                   \
         .run = identity_run,                       \
+        .gradient = identity_gradient,             \
         .doc = "output = input",                   \
     };
 

@@ -19,6 +19,10 @@ OT_OP(ot_op_Sub_7)
 OT_OP(ot_op_Mul_7)
 OT_OP(ot_op_Div_7)
 OT_OP(ot_op_Pow_7)
+OT_OP(ot_op_Expand_8)
+OT_OP(ot_op_Expand_13)
+OT_OP(ot_op_ot_ExpandTo_1)
+OT_OP(ot_op_ot_SumTo_1)
 
 
 /* ---- dense: Gemm, MatMul, Softmax, LogSoftmax, reductions ---- */

@@ -384,6 +384,35 @@ fail:
     return st;
 }
 
+/* Gradient: dX = ExpandTo(dY, Shape(X)), re-inserting the dropped axes when
+ * keepdims = 0 and dividing by the reduced count for ReduceMean (see
+ * ops/expand.c). The axes must be known at load time (attribute or
+ * constant input); X's rank too when keepdims = 0. */
+static ot_status_t *reduce_gradient(ot_grad_ctx_t *ctx) {
+    const reduce_op_info_t *info = reduce_info(ctx->node);
+    const ot_tensor_t *x = ctx->input_types[0];
+    reduce_axes_t ra;
+    ot_status_t *st = reduce_axes(ctx->node, ctx->input_types, ctx->n_inputs, x->shape.rank, &ra);
+    if (st) return st;
+    bool keepdims = ot_attr_int(ctx->node, "keepdims", 1) != 0;
+    if (!ra.known || (!keepdims && x->shape.rank < 0))
+        return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED,
+                             "gradient needs constant axes and, with keepdims=0, a known input rank");
+    int64_t axes[OT_MAX_RANK];
+    int n_axes = 0;
+    for (int d = 0; !keepdims && !ra.noop && d < x->shape.rank; d++)
+        if (ra.mask[d]) axes[n_axes++] = d;
+    ot_attr_t attrs[2] = {
+        {.name = "axes", .type = OT_ATTR_INTS, .n = n_axes, .ints = axes},
+        {.name = "mean", .type = OT_ATTR_INT, .i = info->kind == REDUCE_MEAN},
+    };
+    int shape, in[2];
+    if ((st = ot_grad_emit(ctx, "", "Shape", 1, &ctx->inputs[0], 1, &shape, 0, NULL))) return st;
+    in[0] = ctx->doutputs[0];
+    in[1] = shape;
+    return ot_grad_emit(ctx, OT_DOMAIN, "ExpandTo", 2, in, 1, &ctx->dinputs[0], n_axes ? 2 : 1, n_axes ? attrs : attrs + 1);
+}
+
 #define REDUCE_RECORD(OP, VER, ATTRS, MAX_IN, DOC)                                                  \
     const ot_op_def_t ot_op_##OP##_##VER = {                                                        \
         .abi_version = OT_PLUGIN_ABI_VERSION,                                                       \
@@ -398,6 +427,7 @@ fail:
         .setup = reduce_setup,                                                                      \
         .run = reduce_run,                                                                          \
         .release = reduce_release,                                                                  \
+        .gradient = reduce_gradient,                                                                \
         .doc = DOC,                                                                                 \
     };
 

@@ -263,4 +263,40 @@ TEST(ConformanceSummary, AllCases) {
     EXPECT_GT(passed, 0);
 }
 
+// The foundation acceptance through the CLI: `onnxtrain run MODEL
+// --input-dir SET --output-dir OUT` on every node case of the foundation ops
+// that is not an expected failure, each output compared with the case's.
+TEST(ConformanceCli, FoundationCasesThroughOnnxtrainRun) {
+    const auto xfail = expected_failures();
+    const std::string bin = std::string(OT_BINARY_DIR) + "/onnxtrain";
+    char tmpl[] = "/tmp/ot_cli_conformance_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::string tmp = tmpl;
+    int ran = 0;
+    for (const std::string &id : all_cases()) {
+        if (id.rfind("node/", 0) != 0 || xfail.count(id)) continue;
+        std::string dir = std::string(kRoot) + "/" + id;
+        if (!scan_ops(registry(), dir + "/model.onnx").foundation_only) continue;
+        std::string set = dir + "/test_data_set_0", out = tmp + "/" + std::to_string(ran++);
+        std::string cmd = "'" + bin + "' run '" + dir + "/model.onnx' --input-dir '" + set + "' --output-dir '" + out +
+                          "' --quiet >/dev/null 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << id << ": " << cmd;
+        for (int k = 0;; k++) {
+            std::string ref_path = set + "/output_" + std::to_string(k) + ".pb";
+            struct stat sb;
+            if (stat(ref_path.c_str(), &sb) != 0) break;
+            ot_tensor_t *got = nullptr, *ref = nullptr;
+            ot_status_t *st = ot_tensor_load((out + "/output_" + std::to_string(k) + ".pb").c_str(), &got);
+            if (!st) st = ot_tensor_load(ref_path.c_str(), &ref);
+            EXPECT_EQ(st, nullptr) << id << ": " << ot_status_message(st);
+            if (!st) EXPECT_EQ(compare(got, ref, id + " output " + std::to_string(k)), "");
+            ot_status_free(st);
+            ot_tensor_destroy(got);
+            ot_tensor_destroy(ref);
+        }
+    }
+    EXPECT_GE(ran, 211);
+    std::system(("rm -rf '" + tmp + "'").c_str());
+}
+
 } // namespace

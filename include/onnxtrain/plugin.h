@@ -226,7 +226,9 @@ typedef struct ot_grad_ctx {
 
 /* Appends a node to the backward graph. in[] are handles (-1: absent
  * optional input); out[] receives n_out new handles. Attributes are copied.
- * domain "" is ai.onnx; "com.microsoft" and OT_DOMAIN name the others. */
+ * domain "" is ai.onnx; "com.microsoft" and OT_DOMAIN name the others.
+ * ai.onnx nodes resolve at the model's opset import, as forward nodes do:
+ * emit ops whose signature does not change across opsets. */
 ot_status_t *ot_grad_emit(ot_grad_ctx_t *ctx, const char *domain, const char *op_type, int n_in, const int *in,
                           int n_out, int *out, int n_attrs, const ot_attr_t *attrs);
 /* A constant (copied) as a new value handle. */
