@@ -11,7 +11,7 @@ compare=$2
 src=$3
 shift 3
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(resnet_block_opset17 transformer_opset14)
+[ ${#cases[@]} -gt 0 ] || cases=(smoke_opset17 resnet_block_opset17 transformer_opset14)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
