@@ -68,6 +68,17 @@ static ot_status_t *get_plan(ot_session_t *s, const ot_tensor_t *const *inputs, 
     return NULL;
 }
 
+ot_status_t *ot_session_run_borrowed(ot_session_t *s, const ot_tensor_t *const *inputs, const ot_tensor_t **outputs) {
+    if (!s || (!inputs && ot_model_num_inputs(s->model) > 0) || !outputs)
+        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_session_run_borrowed: NULL argument");
+    const ot_graph_t *g = &s->model->graph;
+    ot_plan_t *p;
+    ot_status_t *st = get_plan(s, inputs, &p);
+    if (!st) st = ot_plan_run(p, inputs);
+    for (int k = 0; k < g->n_outputs; k++) outputs[k] = st ? NULL : ot_plan_value(p, g->outputs[k]);
+    return st;
+}
+
 ot_status_t *ot_session_run(ot_session_t *s, const ot_tensor_t *const *inputs, ot_tensor_t **outputs) {
     if (!s || (!inputs && ot_model_num_inputs(s->model) > 0) || !outputs)
         return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_session_run: NULL argument");

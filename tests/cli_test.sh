@@ -55,6 +55,9 @@ check "inspect lists ops and inputs" grep -q "Conv" "$tmp/inspect.txt"
 check "inspect keeps the symbolic batch dim" grep -q "image .*float32 (batch, 1, 28, 28)" "$tmp/inspect.txt"
 check "inspect reports no unsupported ops" grep -q "unsupported ops: none" "$tmp/inspect.txt"
 check "ops" "$bin" ops
+"$bin" ops --markdown >"$tmp/ops.md" 2>&1
+tail -n +7 "$src/docs/ops.md" >"$tmp/ops_doc.md"
+check "docs/ops.md is current (run tools/gen-ops-doc.sh)" cmp "$tmp/ops.md" "$tmp/ops_doc.md"
 
 fails_with "missing model" "cannot" "$bin" run "$tmp/nope.onnx" --input-dir "$tmp"
 head -c 100 "$demo/cnn.onnx" >"$tmp/truncated.onnx"

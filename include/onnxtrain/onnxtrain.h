@@ -98,6 +98,61 @@ void ot_session_destroy(ot_session_t *session);
  * by the caller. Tensors whose dtype differs from the input's are refused. */
 ot_status_t *ot_session_run(ot_session_t *session, const ot_tensor_t *const *inputs,
                             ot_tensor_t **outputs);
+/* Same, without copies: outputs[i] points at the session's own tensor for
+ * the i-th model output, valid until the next run of this session or its
+ * destruction. Steady-state runs allocate nothing. */
+ot_status_t *ot_session_run_borrowed(ot_session_t *session, const ot_tensor_t *const *inputs,
+                                     const ot_tensor_t **outputs);
+
+/* ---- training sessions (ONNX TrainingInfoProto) ---------------------------
+ *
+ * A model whose ModelProto.training_info holds one or more
+ * TrainingInfoProtos is trained step by step. Stage i is the inference
+ * graph joined with training_info[i].algorithm (Gradient nodes expanded by
+ * autodiff); the initializers named by update_binding and
+ * initialization_binding keys are the session's state (weights, optimizer
+ * state, counters), read in place by every stage and overwritten by the
+ * stage's update_binding outputs after it runs. A step that fails changes
+ * no state. */
+
+typedef struct ot_training_session ot_training_session_t;
+
+/* The model must outlive the session. Fails naming the binding or graph at
+ * fault when the training program is malformed (a binding to a
+ * non-initializer, an output of the wrong type, a key bound twice...). */
+ot_status_t *ot_training_session_create(const ot_model_t *model, ot_training_session_t **out);
+void ot_training_session_destroy(ot_training_session_t *session);
+
+/* Runs every initialization graph and applies its initialization_binding
+ * (the spec's "once, when training starts, or to re-initialize"). */
+ot_status_t *ot_training_session_initialize(ot_training_session_t *session);
+
+int ot_training_session_num_stages(const ot_training_session_t *session);
+
+/* Runs stage `stage` (or every stage in order for -1), feeding each stage's
+ * non-state graph inputs by name from names[i] -> values[i]. */
+ot_status_t *ot_training_session_step(ot_training_session_t *session, int stage, int n_feeds,
+                                      const char *const *names, const ot_tensor_t *const *values);
+
+/* An output (by name) of the stage that ran last; valid until the next run. */
+ot_status_t *ot_training_session_output(const ot_training_session_t *session, const char *name,
+                                        const ot_tensor_t **out);
+
+/* The state, in the order bindings first name it; tensors owned by the session. */
+int ot_training_session_num_state(const ot_training_session_t *session);
+ot_status_t *ot_training_session_state_at(const ot_training_session_t *session, int i, const char **name,
+                                          const ot_tensor_t **value);
+ot_status_t *ot_training_session_get_state(const ot_training_session_t *session, const char *name,
+                                           const ot_tensor_t **out);
+/* Overwrites a state tensor (same dtype and shape) with a copy of `value`. */
+ot_status_t *ot_training_session_set_state(ot_training_session_t *session, const char *name,
+                                           const ot_tensor_t *value);
+/* Full steps taken (runs of the last stage) since the session was created. */
+int64_t ot_training_session_steps(const ot_training_session_t *session);
+
+/* Writes the model with the current state in its initializers (inference
+ * graph and algorithm graphs), atomically: a checkpoint that trains on. */
+ot_status_t *ot_training_session_save(const ot_training_session_t *session, const char *path);
 
 #ifdef __cplusplus
 }
