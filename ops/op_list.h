@@ -109,3 +109,13 @@ OT_OP(ot_op_Dropout_13)
 /* ---- training ops ---- */
 OT_OP(ot_op_Gradient_1)
 
+
+/* ---- optimizers (optimizers/) ---- */
+OT_OP(ot_op_pt_Adagrad_1)
+OT_OP(ot_op_pt_Momentum_1)
+OT_OP(ot_op_pt_Adam_1)
+OT_OP(ot_op_ot_SGD_1)
+OT_OP(ot_op_ot_Adam_1)
+OT_OP(ot_op_ot_AdamW_1)
+OT_OP(ot_op_ot_RMSprop_1)
+OT_OP(ot_op_ot_Adagrad_1)
