@@ -39,42 +39,54 @@ typedef struct {
     bool adamw, amsgrad, maximize, has_wd;
 } adam_args_t;
 
-/* torch.maximum: NaN in either operand gives NaN. */
-#define ADAM_MAX(a, b) ((a) != (a) || (a) > (b) ? (a) : (b))
+
+static inline float sqrt_float(float x) { return sqrtf(x); }
+static inline double sqrt_double(double x) { return sqrt(x); }
+
+/* One loop per structural variant (AMS a literal), so each vectorizes;
+ * the other flags are loop-invariant selects. */
+#define ADAM_LOOP(T, AMS)                                                                                   \
+    _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) {                                                 \
+        T gi = maximize ? -g[i] : g[i];                                                                     \
+        T pi = adamw ? p[i] * decay : p[i];                                                                 \
+        T gw = gi + wd * pi;                                                                                \
+        gi = coupled ? gw : gi;                                                                             \
+        T mi = m[i] * b1 + omb1 * gi;                                                                       \
+        T vi = v[i] * b2 + omb2 * gi * gi;                                                                  \
+        T vv = vi;                                                                                          \
+        if (AMS) {                                                                                          \
+            T old = vmax[i];                                                                                \
+            vv = old > vi ? old : vi;                                                                       \
+            vv = old != old ? old : vv; /* torch.maximum propagates NaN */                                   \
+            vmax_new[i] = vv;                                                                               \
+        }                                                                                                   \
+        p_new[i] = pi + nss * mi / (sqrt_##T(vv) / bc2s + eps);                                             \
+        m_new[i] = mi;                                                                                      \
+        v_new[i] = vi;                                                                                      \
+    }
 
 #define ADAM_SEG(T)                                                                                         \
-    static OT_OPTIM_CLONES void adam_seg_##T(const ot_kernel_t *k, const ot_optim_layout_t *L, const void *a_, int t,       \
-                             int64_t lo, int64_t hi) {                                                      \
+    static OT_OPTIM_CLONES void adam_seg_##T(const ot_kernel_t *k, const ot_optim_layout_t *L, const void *a_, \
+                                             int t, int64_t lo, int64_t hi) {                              \
         const adam_args_t *a = a_;                                                                          \
         const T *p = ot_optim_in(k, L, 0, t), *g = ot_optim_in(k, L, 1, t), *m = ot_optim_in(k, L, 2, t),   \
                 *v = ot_optim_in(k, L, 3, t);                                                               \
         T *p_new = ot_optim_out(k, L, 0, t), *m_new = ot_optim_out(k, L, 1, t), *v_new = ot_optim_out(k, L, 2, t); \
-        const T *vmax = a->amsgrad ? ot_optim_in(k, L, 4, t) : v;                                           \
-        T *vmax_new = a->amsgrad ? ot_optim_out(k, L, 3, t) : v_new;                                        \
         const T nss = (T)a->neg_step_size, bc2s = (T)a->bc2_sqrt, b1 = (T)a->beta1, omb1 = (T)a->one_m_beta1; \
         const T b2 = (T)a->beta2, omb2 = (T)a->one_m_beta2, eps = (T)a->eps, wd = (T)a->weight_decay;      \
         const T decay = (T)a->decay;                                                                        \
-        _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) {                                             \
-            T gi = a->maximize ? -g[i] : g[i];                                                              \
-            T pi = p[i];                                                                                    \
-            if (a->adamw) pi = pi * decay;                                                                  \
-            else if (a->has_wd) gi = gi + wd * pi;                                                          \
-            T mi = m[i] * b1 + omb1 * gi;                                                                   \
-            T vi = v[i] * b2 + omb2 * gi * gi;                                                              \
-            T vv = vi;                                                                                      \
-            if (a->amsgrad) {                                                                               \
-                T old = vmax[i];                                                                            \
-                vv = ADAM_MAX(old, vi);                                                                     \
-            }                                                                                               \
-            T denom = sqrt_##T(vv) / bc2s + eps;                                                            \
-            p_new[i] = pi + nss * mi / denom;                                                               \
-            m_new[i] = mi;                                                                                  \
-            v_new[i] = vi;                                                                                  \
-            if (a->amsgrad) vmax_new[i] = vv;                                                               \
+        const bool maximize = a->maximize, adamw = a->adamw, coupled = !a->adamw && a->has_wd;                            \
+        if (a->amsgrad) {                                                                                   \
+            const T *vmax = ot_optim_in(k, L, 4, t);                                                        \
+            T *vmax_new = ot_optim_out(k, L, 3, t);                                                         \
+            ADAM_LOOP(T, 1)                                                                                 \
+        } else {                                                                                            \
+            const T *vmax = v;                                                                              \
+            T *vmax_new = v_new;                                                                            \
+            (void)vmax, (void)vmax_new;                                                                     \
+            ADAM_LOOP(T, 0)                                                                                 \
         }                                                                                                   \
     }
-static inline float sqrt_float(float x) { return sqrtf(x); }
-static inline double sqrt_double(double x) { return sqrt(x); }
 ADAM_SEG(float)
 ADAM_SEG(double)
 

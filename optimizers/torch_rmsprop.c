@@ -35,41 +35,50 @@ typedef struct {
 static inline float sqrt_float(float x) { return sqrtf(x); }
 static inline double sqrt_double(double x) { return sqrt(x); }
 
+/* One loop per structural variant (MOM, CEN literals), so each vectorizes;
+ * maximize and weight decay are loop-invariant selects. */
+#define RMSPROP_LOOP(T, MOM, CEN)                                                                           \
+    _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) {                                                 \
+        T gi = maximize ? -g[i] : g[i];                                                                     \
+        if (has_wd) gi = gi + wd * p[i];                                                                    \
+        T s = sq[i] * alpha + oma * gi * gi;                                                                \
+        T avg;                                                                                              \
+        if (CEN) {                                                                                          \
+            T m = ga[i] * alpha + oma * gi;                                                                 \
+            avg = sqrt_##T(s + (T)-1 * m * m);                                                              \
+            ga_new[i] = m;                                                                                  \
+        } else {                                                                                            \
+            avg = sqrt_##T(s);                                                                              \
+        }                                                                                                   \
+        avg = avg + eps;                                                                                    \
+        if (MOM) {                                                                                          \
+            T b = buf[i] * mom + gi / avg;                                                                  \
+            p_new[i] = p[i] + neg_lr * b;                                                                   \
+            buf_new[i] = b;                                                                                 \
+        } else {                                                                                            \
+            p_new[i] = p[i] + neg_lr * gi / avg;                                                            \
+        }                                                                                                   \
+        sq_new[i] = s;                                                                                      \
+    }
+
 #define RMSPROP_SEG(T)                                                                                      \
-    static OT_OPTIM_CLONES void rmsprop_seg_##T(const ot_kernel_t *k, const ot_optim_layout_t *L, const void *a_, int t,    \
-                                int64_t lo, int64_t hi) {                                                   \
+    static OT_OPTIM_CLONES void rmsprop_seg_##T(const ot_kernel_t *k, const ot_optim_layout_t *L,          \
+                                                const void *a_, int t, int64_t lo, int64_t hi) {            \
         const rmsprop_args_t *a = a_;                                                                       \
         int gb = 3 + a->has_momentum; /* input group of grad_avg */                                        \
         const T *p = ot_optim_in(k, L, 0, t), *g = ot_optim_in(k, L, 1, t), *sq = ot_optim_in(k, L, 2, t);  \
-        const T *buf = a->has_momentum ? ot_optim_in(k, L, 3, t) : sq;                                      \
-        const T *ga = a->centered ? ot_optim_in(k, L, gb, t) : sq;                                          \
+        const T *buf = a->has_momentum ? ot_optim_in(k, L, 3, t) : NULL;                                    \
+        const T *ga = a->centered ? ot_optim_in(k, L, gb, t) : NULL;                                        \
         T *p_new = ot_optim_out(k, L, 0, t), *sq_new = ot_optim_out(k, L, 1, t);                            \
-        T *buf_new = a->has_momentum ? ot_optim_out(k, L, 2, t) : sq_new;                                   \
-        T *ga_new = a->centered ? ot_optim_out(k, L, gb - 1, t) : sq_new;                                   \
+        T *buf_new = a->has_momentum ? ot_optim_out(k, L, 2, t) : NULL;                                     \
+        T *ga_new = a->centered ? ot_optim_out(k, L, gb - 1, t) : NULL;                                     \
         const T neg_lr = (T)a->neg_lr, alpha = (T)a->alpha, oma = (T)a->one_m_alpha, eps = (T)a->eps;       \
         const T wd = (T)a->weight_decay, mom = (T)a->momentum;                                              \
-        _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) {                                             \
-            T gi = a->maximize ? -g[i] : g[i];                                                              \
-            if (a->has_wd) gi = gi + wd * p[i];                                                             \
-            T s = sq[i] * alpha + oma * gi * gi;                                                            \
-            T avg;                                                                                          \
-            if (a->centered) {                                                                              \
-                T m = ga[i] * alpha + oma * gi;                                                             \
-                avg = sqrt_##T(s + (T)-1 * m * m);                                                          \
-                ga_new[i] = m;                                                                              \
-            } else {                                                                                        \
-                avg = sqrt_##T(s);                                                                          \
-            }                                                                                               \
-            avg = avg + eps;                                                                                \
-            if (a->has_momentum) {                                                                          \
-                T b = buf[i] * mom + gi / avg;                                                              \
-                p_new[i] = p[i] + neg_lr * b;                                                               \
-                buf_new[i] = b;                                                                             \
-            } else {                                                                                        \
-                p_new[i] = p[i] + neg_lr * gi / avg;                                                        \
-            }                                                                                               \
-            sq_new[i] = s;                                                                                  \
-        }                                                                                                   \
+        const bool maximize = a->maximize, has_wd = a->has_wd;                                              \
+        if (a->has_momentum && a->centered) RMSPROP_LOOP(T, 1, 1)                                           \
+        else if (a->has_momentum) RMSPROP_LOOP(T, 1, 0)                                                     \
+        else if (a->centered) RMSPROP_LOOP(T, 0, 1)                                                         \
+        else RMSPROP_LOOP(T, 0, 0)                                                                          \
     }
 RMSPROP_SEG(float)
 RMSPROP_SEG(double)
