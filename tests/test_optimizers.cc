@@ -249,7 +249,7 @@ TEST(TorchOptimFixtures, CoverEveryOptimizerAndAreNotDegenerate) {
         for (size_t i = 0; i < init.v.size() && i < last.v.size(); i++) moved += init.v[i] != last.v[i];
         EXPECT_GT(moved, (int)init.v.size() / 2) << c.name << ": the trajectory barely moves";
     }
-    for (const char *op : {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"})
+    for (const char *op : {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam", "RAdam"})
         EXPECT_GE(per_op[op], 2) << op << " needs several hyperparameter sets";
 }
 
