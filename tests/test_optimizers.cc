@@ -257,6 +257,51 @@ TEST(TorchOptimFixtures, CoverEveryOptimizerAndAreNotDegenerate) {
         EXPECT_GE(per_op[op], 2) << op << " needs several hyperparameter sets";
 }
 
+// A TrainingInfoProto model (Gradient + ai.onnxtrain::AdamW, state bound by
+// update_binding) trains a linear layer 5 steps through a training session
+// and ends where torch.optim.AdamW does. Gradients come from our autodiff,
+// whose float32 reductions differ in order from torch's autograd, so the
+// comparison is rtol 1e-5 rather than bit-exact.
+TEST(TorchOptimTraining, AdamWInATrainingInfoModelMatchesTorch) {
+    ot_test::Loaded m = ot_test::load_path(kDir + "linear_adamw.onnx", false);
+    ASSERT_EQ(m.st, nullptr) << m.msg();
+    ot_training_session_t *ts = nullptr;
+    ot_status_t *st = ot_training_session_create(m.m, &ts);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    Array losses = load_npy("linear_adamw_loss.npy");
+    ASSERT_EQ(losses.v.size(), 5u);
+    for (int k = 0; k < 5; k++) {
+        Array x = load_npy("linear_adamw_X" + std::to_string(k) + ".npy");
+        Array t = load_npy("linear_adamw_T" + std::to_string(k) + ".npy");
+        ot_tensor_t xv{}, tv{};
+        xv.dtype = tv.dtype = OT_DTYPE_FLOAT;
+        xv.shape.rank = tv.shape.rank = 2;
+        xv.shape.dims[0] = 4, xv.shape.dims[1] = 3, xv.data = x.v.data();
+        tv.shape.dims[0] = 4, tv.shape.dims[1] = 3, tv.data = t.v.data();
+        const char *names[2] = {"X", "T"};
+        const ot_tensor_t *vals[2] = {&xv, &tv};
+        st = ot_training_session_step(ts, -1, 2, names, vals);
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        const ot_tensor_t *loss = nullptr;
+        st = ot_training_session_output(ts, "loss", &loss);
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        EXPECT_NEAR(*(const float *)loss->data, losses.v[k], 1e-5 * std::fabs(losses.v[k])) << "loss of step " << k + 1;
+    }
+    for (const char *name : {"W", "B", "mW", "vW", "step"}) {
+        const ot_tensor_t *got = nullptr;
+        st = ot_training_session_get_state(ts, name, &got);
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        if (std::string(name) == "step") {
+            EXPECT_EQ(*(const int64_t *)got->data, 5);
+            continue;
+        }
+        Array ref = load_npy(std::string("linear_adamw_") + name + ".npy");
+        std::vector<float> g((const float *)got->data, (const float *)got->data + ot_shape_numel(&got->shape));
+        ot_test::expect_near(g, ref.v, 1e-7, 1e-5, name);
+    }
+    ot_training_session_destroy(ts);
+}
+
 // ---- ONNX ai.onnx.preview.training ops, T > 0 ----------------------------
 
 const char *kPreview = "ai.onnx.preview.training";
