@@ -100,7 +100,7 @@ std::vector<float> parse_floats(const std::string &s) {
 
 // The one-node model of a case: inputs lr, step, X0..X2, G0..G2, then each
 // state group; outputs X0_new.., then each state group's new values.
-std::string case_model(const Case &c, int n_state) {
+std::string case_model(const Case &c, int n_state, int dtype = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
     PbModel pb(8, 17);
     pb.add_opset(OT_DOMAIN, 1);
     std::vector<std::string> in = {"lr", "step"}, out;
@@ -110,7 +110,7 @@ std::string case_model(const Case &c, int n_state) {
         for (size_t t = 0; t < kShapes.size(); t++) {
             std::string name = "in" + std::to_string(g) + "_" + std::to_string(t);
             std::vector<ot_test::Dim> dims(kShapes[t].begin(), kShapes[t].end());
-            pb.input(name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, dims);
+            pb.input(name, dtype, dims);
             in.push_back(name);
         }
     for (int g = 0; g < 1 + n_state; g++)
@@ -235,7 +235,69 @@ void run_fixture(const Case &c, bool in_place) {
     ot_session_destroy(s);
 }
 
+// The float64 kernels: the same case for 10 steps in double through the
+// runtime must track torch's float32 trajectory to float32 accuracy
+// (rtol 1e-4, atol 1e-6: the trajectories drift apart by float32 rounding).
+void run_fixture_f64(const Case &c) {
+    Array init = load_npy(c.name + "_init.npy"), grads = load_npy(c.name + "_grads.npy");
+    ASSERT_EQ(init.dims.size(), 2u);
+    const int n_groups = (int)init.dims[0], n_state = n_groups - 1;
+    const int64_t N = init.dims[1];
+    ot_test::Loaded m = ot_test::load_bytes(case_model(c, n_state, ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE), nullptr, false);
+    ASSERT_EQ(m.st, nullptr) << m.msg();
+    ot_session_t *s = nullptr;
+    ot_status_t *st = ot_session_create(m.m, &s);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    std::vector<std::vector<double>> state(n_groups + 1, std::vector<double>(N)); // last: the gradient
+    for (int g = 0; g < n_groups; g++)
+        for (int64_t i = 0; i < N; i++) state[g][i] = init.row(g)[i];
+    float lr = c.lr;
+    int64_t step = 0;
+    const std::vector<int64_t> off = {0, 7, 22};
+    std::vector<ot_tensor_t> views(2 + (size_t)(2 + n_state) * kShapes.size());
+    auto view = [](void *data, ot_dtype_t dt, const std::vector<int64_t> &dims) {
+        ot_tensor_t t{};
+        t.dtype = dt;
+        t.shape.rank = (int)dims.size();
+        for (size_t d = 0; d < dims.size(); d++) t.shape.dims[d] = dims[d];
+        t.data = data;
+        return t;
+    };
+    views[0] = view(&lr, OT_DTYPE_FLOAT, {});
+    views[1] = view(&step, OT_DTYPE_INT64, {});
+    for (size_t t = 0; t < kShapes.size(); t++) {
+        views[2 + t] = view(state[0].data() + off[t], OT_DTYPE_DOUBLE, kShapes[t]);
+        views[2 + kShapes.size() + t] = view(state[n_groups].data() + off[t], OT_DTYPE_DOUBLE, kShapes[t]);
+        for (int g = 1; g < n_groups; g++)
+            views[2 + (g + 1) * kShapes.size() + t] = view(state[g].data() + off[t], OT_DTYPE_DOUBLE, kShapes[t]);
+    }
+    std::vector<const ot_tensor_t *> in(views.size()), out(n_groups * kShapes.size(), nullptr);
+    for (size_t i = 0; i < views.size(); i++) in[i] = &views[i];
+    for (int k = 1; k <= 10; k++) {
+        step = k;
+        for (int64_t i = 0; i < N; i++) state[n_groups][i] = grads.row(k - 1)[i];
+        st = ot_session_run_borrowed(s, in.data(), out.data());
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        for (int g = 0; g < n_groups; g++)
+            for (size_t t = 0; t < kShapes.size(); t++) {
+                const ot_tensor_t *o = out[g * kShapes.size() + t];
+                ASSERT_EQ(o->dtype, OT_DTYPE_DOUBLE);
+                std::memcpy(state[g].data() + off[t], o->data, ot_shape_numel(&o->shape) * sizeof(double));
+            }
+        if (k != 1 && k != 10) continue;
+        Array ref = load_npy(c.name + "_after" + std::to_string(k) + ".npy");
+        for (int g = 0; g < n_groups; g++) {
+            std::vector<float> got(state[g].begin(), state[g].end()), want(ref.row(g), ref.row(g) + N);
+            ot_test::expect_near(got, want, 1e-6, 1e-4,
+                                 c.name + " f64 step " + std::to_string(k) + " group " + std::to_string(g));
+        }
+    }
+    ot_session_destroy(s);
+}
+
 class TorchOptim : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TorchOptim, Float64PathTracksFixture) { run_fixture_f64(GetParam()); }
 
 TEST_P(TorchOptim, Fixture) { run_fixture(GetParam(), false); }
 TEST_P(TorchOptim, FixtureInPlace) { run_fixture(GetParam(), true); }
@@ -646,6 +708,19 @@ TEST(OptimBadInput, WrongNumberOfInputsForTheStateGroups) {
     in[0] = Tensor::f32({2}, {0.1f, 0.2f});
     r = ot_test::run_op(node, in, 4);
     EXPECT_NE(r.error.find("input 0 (lr) must be a float or double scalar"), std::string::npos) << r.error;
+}
+
+TEST(OptimBadInput, StepBeforeTheFirstUpdateIsRefused) {
+    // Our ops count `step` including this update (torch's state['step']),
+    // so 0 would divide by a zero bias correction.
+    for (const char *op : {"Adam", "AdamW", "NAdam", "RAdam", "LAMB"}) {
+        Node node(op, 1, OT_DOMAIN);
+        std::vector<Tensor> in = {Tensor::f32({}, {0.1f}), Tensor::i64({}, {0})};
+        for (int k = 0; k < 4; k++) in.push_back(Tensor::f32({2}, {1, 2}));
+        ot_test::Result r = ot_test::run_op(node, in, 3);
+        EXPECT_NE(r.error.find("node 'test_node'"), std::string::npos) << op << ": " << r.error;
+        EXPECT_NE(r.error.find("step is 0"), std::string::npos) << op << ": " << r.error;
+    }
 }
 
 TEST(OptimBadInput, ShapeMismatchRefusedAtLoad) {
