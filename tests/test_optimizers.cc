@@ -1,19 +1,25 @@
 // tests/test_optimizers.cc: the optimizer ops (optimizers/*.c).
 //
-// - TorchOptim/Fixture: every case of tests/fixtures/optim/cases.txt
-//   (tools/fixtures/gen_optim_fixtures.py, torch 1.13) runs as a one-node
-//   model through the runtime (loader, validator, planner, session) for 100
-//   steps over three tensors; parameters and every state group must equal
-//   torch's after 1, 10 and 100 steps bit for bit (all cases are; see the
-//   fixture script for why torch runs its portable kernels), and the same
-//   trajectory fed back in place (outputs aliasing inputs) must match too.
+// - TorchOptim/*: every case of tests/fixtures/optim/cases.txt
+//   (tools/fixtures/gen_optim_fixtures.py, torch 1.13: SGD, Adam, AdamW,
+//   RMSprop, Adagrad, Adadelta, NAdam, RAdam, and float32 torch twins of
+//   the Lion and LAMB papers) runs as a one-node model through the runtime
+//   (loader, validator, planner, session) for 100 steps over three tensors
+//   (7,), (3, 5), (2, 3, 4). Fixture: parameters and every state group equal
+//   torch's after 1, 10 and 100 steps bit for bit (LAMB: max relative error
+//   <= 1e-6 required, bit-exact observed); FixtureInPlace: the same with the
+//   outputs fed back as the next inputs (aliasing); Float64PathTracksFixture:
+//   the double kernels track torch's float32 run for 10 steps (rtol 1e-4).
+// - TorchOptimTraining: a TrainingInfoProto model (Gradient + AdamW) trains
+//   like torch.optim.AdamW (rtol 1e-5); unrequested state outputs.
 // - OnnxOptim: ai.onnx.preview.training Adam/Adagrad/Momentum with T > 0,
 //   several tensors and every attribute, against the spec's pseudo code
 //   computed here in double (float32 kernel: rtol 1e-6; float64 kernel:
-//   rtol 1e-14).
-// - Closed forms (Adam with lr = 1, betas = 0, eps = 0 is a sign step),
-//   the fused parallel pass over many tensors against a naive loop written
-//   here, and bad input (shape mismatch, wrong input counts).
+//   rtol 1e-14); the conformance cases one by one.
+// - Closed forms (Adam with lr = 1, betas = 0, eps = 0 is a sign step; SGD's
+//   first-step buffer), the fused parallel pass over many tensors against
+//   naive loops written here (AdamW bit-exact, LAMB rtol 1e-6), and bad
+//   input (shape mismatch, input/output counts, step 0).
 #include <gtest/gtest.h>
 
 #include <omp.h>
@@ -362,6 +368,50 @@ TEST(TorchOptimTraining, AdamWInATrainingInfoModelMatchesTorch) {
         ot_test::expect_near(g, ref.v, 1e-7, 1e-5, name);
     }
     ot_training_session_destroy(ts);
+}
+
+// State outputs a graph leaves unnamed ("") are not requested: the kernel
+// still computes the update (into scratch from setup) and X_new is the same.
+TEST(TorchOptimTraining, UnrequestedStateOutputs) {
+    auto model = [](bool all) {
+        PbModel pb(8, 17);
+        pb.add_opset(OT_DOMAIN, 1);
+        pb.input("lr", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, {});
+        pb.input("step", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, {});
+        for (const char *n : {"p", "g", "m", "v"}) pb.input(n, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, {5});
+        pb.output_any("p_new");
+        if (all) pb.output_any("m_new"), pb.output_any("v_new");
+        Onnx__NodeProto *n = pb.node("AdamW", {"lr", "step", "p", "g", "m", "v"},
+                                     {"p_new", all ? "m_new" : "", all ? "v_new" : ""}, "adamw");
+        n->domain = pb.str(OT_DOMAIN);
+        return pb.bytes();
+    };
+    std::vector<float> lr = {0.1f}, p = {1, -2, 3, 0.5f, 0}, g = {0.3f, 0.1f, -2, 0, 5}, mv = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+    int64_t step = 3;
+    std::vector<std::vector<float>> results;
+    for (bool all : {true, false}) {
+        ot_test::Loaded m = ot_test::load_bytes(model(all), nullptr, false);
+        ASSERT_EQ(m.st, nullptr) << m.msg();
+        ot_session_t *s = nullptr;
+        ot_status_t *st = ot_session_create(m.m, &s);
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        ot_tensor_t t[6] = {};
+        void *data[6] = {lr.data(), &step, p.data(), g.data(), mv.data(), mv.data()};
+        for (int i = 0; i < 6; i++) {
+            t[i].dtype = i == 1 ? OT_DTYPE_INT64 : OT_DTYPE_FLOAT;
+            t[i].shape.rank = i < 2 ? 0 : 1;
+            t[i].shape.dims[0] = 5;
+            t[i].data = data[i];
+        }
+        const ot_tensor_t *in[6] = {&t[0], &t[1], &t[2], &t[3], &t[4], &t[5]};
+        const ot_tensor_t *out[3] = {};
+        st = ot_session_run_borrowed(s, in, out);
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        results.emplace_back((const float *)out[0]->data, (const float *)out[0]->data + 5);
+        ot_session_destroy(s);
+    }
+    EXPECT_EQ(results[0], results[1]);
+    EXPECT_NE(results[0], p);
 }
 
 // ---- ONNX ai.onnx.preview.training ops, T > 0 ----------------------------
