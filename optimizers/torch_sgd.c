@@ -10,11 +10,11 @@
  *            nesterov 0, weight_decay 0, maximize 0
  *
  *   d = maximize ? -g : g;  if weight_decay: d = d + weight_decay * p
- *   if momentum: buf = step == 1 ? d : buf * momentum + (1 - dampening) * d
+ *   if momentum: buf = step <= 1 ? d : buf * momentum + (1 - dampening) * d
  *                d = nesterov ? d + momentum * buf : buf
  *   p = p + (-lr) * d
  *
- * On the first step torch's buffer is a copy of d (no dampening); step == 1
+ * On the first step torch's buffer is a copy of d (no dampening); step <= 1
  * replicates it, whatever the incoming buffer holds. The float32 operations
  * are torch's, in torch's order, with its Python-float scalars rounded to
  * float where torch rounds them, so results are bit-identical to torch's
