@@ -187,3 +187,18 @@ OT_OP(ot_op_ConstantOfShape_9)
 /* ---- training ops ---- */
 OT_OP(ot_op_Gradient_1)
 
+
+/* ---- optimizers (optimizers/) ---- */
+OT_OP(ot_op_pt_Adagrad_1)
+OT_OP(ot_op_pt_Momentum_1)
+OT_OP(ot_op_pt_Adam_1)
+OT_OP(ot_op_ot_SGD_1)
+OT_OP(ot_op_ot_Adam_1)
+OT_OP(ot_op_ot_AdamW_1)
+OT_OP(ot_op_ot_RMSprop_1)
+OT_OP(ot_op_ot_Adagrad_1)
+OT_OP(ot_op_ot_Adadelta_1)
+OT_OP(ot_op_ot_NAdam_1)
+OT_OP(ot_op_ot_RAdam_1)
+OT_OP(ot_op_ot_Lion_1)
+OT_OP(ot_op_ot_LAMB_1)

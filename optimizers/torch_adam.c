@@ -1,0 +1,178 @@
+/* optimizers/torch_adam.c: ai.onnxtrain::Adam and ai.onnxtrain::AdamW,
+ * torch.optim.Adam and torch.optim.AdamW exactly (torch 1.13,
+ * _single_tensor_adam / _single_tensor_adamw), one node over any number of
+ * tensors.
+ *
+ *   inputs:  lr (float scalar), step (int64 scalar: the step number after
+ *            this update, torch's state['step']; 1 on the first update),
+ *            params[n], grads[n], exp_avg[n], exp_avg_sq[n],
+ *            max_exp_avg_sq[n] (only when amsgrad)
+ *   outputs: params_new[n], exp_avg_new[n], exp_avg_sq_new[n],
+ *            max_exp_avg_sq_new[n] (only when amsgrad)
+ *   attributes (torch's names and defaults): betas (FLOATS, 0.9, 0.999),
+ *            eps 1e-8, weight_decay 0 (Adam) / 0.01 (AdamW), amsgrad 0,
+ *            maximize 0
+ *
+ *   g = maximize ? -g : g
+ *   Adam:  if weight_decay: g = g + weight_decay * p      (coupled L2)
+ *   AdamW: p = p * (1 - lr * weight_decay)                (decoupled)
+ *   m = m * beta1 + (1 - beta1) * g
+ *   v = v * beta2 + ((1 - beta2) * g) * g
+ *   amsgrad: vmax = max(vmax, v), used for v below
+ *   p = p + (-lr / (1 - beta1^step)) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+ *
+ * Scalars are formed in double (torch does them in Python floats) and
+ * rounded to float where torch passes them to a float kernel, and the
+ * float32 operations follow torch's order, so results are bit-identical to
+ * torch's scalar (ATEN_CPU_CAPABILITY=default) kernels. Layout and the
+ * parallel pass: optim_util.h.
+ *
+ * Not here: ONNX's Adam (optimizers/onnx_training.c: epsilon before the
+ * bias correction, T = 0 means no correction). */
+#include "optimizers/optim_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct {
+    double neg_step_size, bc2_sqrt, beta1, one_m_beta1, beta2, one_m_beta2, eps, weight_decay, decay;
+    bool adamw, amsgrad, maximize, has_wd;
+} adam_args_t;
+
+
+static inline float sqrt_float(float x) { return sqrtf(x); }
+static inline double sqrt_double(double x) { return sqrt(x); }
+
+/* One loop per structural variant (AMS a literal), so each vectorizes;
+ * the other flags are loop-invariant selects. */
+#define ADAM_LOOP(T, AMS)                                                                                   \
+    _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) {                                                 \
+        T gi = maximize ? -g[i] : g[i];                                                                     \
+        T pi = adamw ? p[i] * decay : p[i];                                                                 \
+        T gw = gi + wd * pi;                                                                                \
+        gi = coupled ? gw : gi;                                                                             \
+        T mi = m[i] * b1 + omb1 * gi;                                                                       \
+        T vi = v[i] * b2 + omb2 * gi * gi;                                                                  \
+        T vv = vi;                                                                                          \
+        if (AMS) {                                                                                          \
+            T old = vmax[i];                                                                                \
+            vv = old > vi ? old : vi;                                                                       \
+            vv = old != old ? old : vv; /* torch.maximum propagates NaN */                                   \
+            vmax_new[i] = vv;                                                                               \
+        }                                                                                                   \
+        p_new[i] = pi + nss * mi / (sqrt_##T(vv) / bc2s + eps);                                             \
+        m_new[i] = mi;                                                                                      \
+        v_new[i] = vi;                                                                                      \
+    }
+
+#define ADAM_SEG(T)                                                                                         \
+    static OT_OPTIM_CLONES void adam_seg_##T(const ot_kernel_t *k, const ot_optim_layout_t *L, const void *a_, \
+                                             int t, int64_t lo, int64_t hi) {                              \
+        const adam_args_t *a = a_;                                                                          \
+        const T *p = ot_optim_in(k, L, 0, t), *g = ot_optim_in(k, L, 1, t), *m = ot_optim_in(k, L, 2, t),   \
+                *v = ot_optim_in(k, L, 3, t);                                                               \
+        T *p_new = ot_optim_out(k, L, 0, t), *m_new = ot_optim_out(k, L, 1, t), *v_new = ot_optim_out(k, L, 2, t); \
+        const T nss = (T)a->neg_step_size, bc2s = (T)a->bc2_sqrt, b1 = (T)a->beta1, omb1 = (T)a->one_m_beta1; \
+        const T b2 = (T)a->beta2, omb2 = (T)a->one_m_beta2, eps = (T)a->eps, wd = (T)a->weight_decay;      \
+        const T decay = (T)a->decay;                                                                        \
+        const bool maximize = a->maximize, adamw = a->adamw, coupled = !a->adamw && a->has_wd;                            \
+        if (a->amsgrad) {                                                                                   \
+            const T *vmax = ot_optim_in(k, L, 4, t);                                                        \
+            T *vmax_new = ot_optim_out(k, L, 3, t);                                                         \
+            ADAM_LOOP(T, 1)                                                                                 \
+        } else {                                                                                            \
+            const T *vmax = v;                                                                              \
+            T *vmax_new = v_new;                                                                            \
+            (void)vmax, (void)vmax_new;                                                                     \
+            ADAM_LOOP(T, 0)                                                                                 \
+        }                                                                                                   \
+    }
+ADAM_SEG(float)
+ADAM_SEG(double)
+
+static bool is_adamw(const ot_node_info_t *node) { return strcmp(node->op_type, "AdamW") == 0; }
+static int adam_state_groups(const ot_node_info_t *node) { return 2 + (ot_attr_int(node, "amsgrad", 0) != 0); }
+
+static ot_status_t *adam_infer(ot_infer_ctx_t *ctx) {
+    const float *betas;
+    int64_t nb = ot_attr_floats(ctx->node, "betas", &betas);
+    if (nb >= 0 && nb != 2) return OT_INFER_ERROR(ctx, "attribute 'betas' has %lld values, expected 2", (long long)nb);
+    bool ams = adam_state_groups(ctx->node) == 3;
+    return ot_optim_infer(ctx, ams ? 3 : 2,
+                          ams ? "params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq" : "params, grads, exp_avg, exp_avg_sq",
+                          "lr", "step");
+}
+
+static ot_status_t *adam_setup(ot_kernel_t *k) {
+    return ot_optim_layout_create(k, adam_state_groups(k->node), (ot_optim_layout_t **)&k->state);
+}
+
+static ot_status_t *adam_run(ot_kernel_t *k) {
+    const ot_node_info_t *nd = k->node;
+    const float *betas;
+    double beta1 = 0.9, beta2 = 0.999;
+    if (ot_attr_floats(nd, "betas", &betas) == 2) beta1 = ot_optim_widen(betas[0]), beta2 = ot_optim_widen(betas[1]);
+    bool adamw = is_adamw(nd);
+    double lr = ot_optim_lr(k, k->state), step = ot_optim_scalar(k, 1);
+    double wd = ot_optim_attr(nd, "weight_decay", adamw ? 0.01 : 0.0);
+    /* As torch: bias corrections in double, step_size = lr / bc1. */
+    double bc1 = 1 - pow(beta1, step), bc2 = 1 - pow(beta2, step);
+    adam_args_t a = {.neg_step_size = -(lr / bc1),
+                     .bc2_sqrt = sqrt(bc2),
+                     .beta1 = beta1,
+                     .one_m_beta1 = 1 - beta1,
+                     .beta2 = beta2,
+                     .one_m_beta2 = 1 - beta2,
+                     .eps = ot_optim_attr(nd, "eps", 1e-8),
+                     .weight_decay = wd,
+                     .decay = 1 - lr * wd,
+                     .adamw = adamw,
+                     .amsgrad = ot_attr_int(nd, "amsgrad", 0) != 0,
+                     .maximize = ot_attr_int(nd, "maximize", 0) != 0,
+                     .has_wd = wd != 0};
+    if (step < 1) return OT_KERNEL_ERROR(k, "step is %g; it counts updates including this one, so it must be >= 1", step);
+    bool f32 = k->inputs[2]->dtype == OT_DTYPE_FLOAT;
+    ot_optim_for_each(k, k->state, f32 ? adam_seg_float : adam_seg_double, &a);
+    return NULL;
+}
+
+static void adam_release(ot_kernel_t *k) { ot_optim_layout_destroy(k->state); }
+
+static const ot_attr_spec_t adam_attrs[] = {
+    {"betas", OT_ATTR_FLOATS, false},
+    {"eps", OT_ATTR_FLOAT, false},
+    {"weight_decay", OT_ATTR_FLOAT, false},
+    {"amsgrad", OT_ATTR_INT, false},
+    {"maximize", OT_ATTR_INT, false},
+    {NULL, 0, false},
+};
+
+const ot_op_def_t ot_op_ot_Adam_1 = {
+    .abi_version = OT_PLUGIN_ABI_VERSION,
+    .domain = OT_DOMAIN,
+    .op_type = "Adam",
+    .since_version = 1,
+    .min_inputs = 6, .max_inputs = -1,
+    .min_outputs = 3, .max_outputs = -1,
+    .attrs = adam_attrs,
+    .infer = adam_infer,
+    .setup = adam_setup,
+    .run = adam_run,
+    .release = adam_release,
+    .doc = "torch.optim.Adam (coupled L2 weight_decay, amsgrad, maximize)",
+};
+
+const ot_op_def_t ot_op_ot_AdamW_1 = {
+    .abi_version = OT_PLUGIN_ABI_VERSION,
+    .domain = OT_DOMAIN,
+    .op_type = "AdamW",
+    .since_version = 1,
+    .min_inputs = 6, .max_inputs = -1,
+    .min_outputs = 3, .max_outputs = -1,
+    .attrs = adam_attrs,
+    .infer = adam_infer,
+    .setup = adam_setup,
+    .run = adam_run,
+    .release = adam_release,
+    .doc = "torch.optim.AdamW (decoupled decay p *= 1 - lr*weight_decay, amsgrad, maximize)",
+};
