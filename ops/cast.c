@@ -216,6 +216,24 @@ static ot_status_t *cast_run(ot_kernel_t *k) {
     return NULL;
 }
 
+/* Gradient (elementwise area): between floating types (float, double,
+ * float16, bfloat16) dX = Cast(dY, to = X's dtype); from or to any other
+ * type the output is piecewise constant in X (or X is not differentiable),
+ * so the gradient is zero (left unset). */
+static bool cast_is_float(ot_dtype_t dt) {
+    return dt == OT_DTYPE_FLOAT || dt == OT_DTYPE_DOUBLE || dt == OT_DTYPE_FLOAT16 || dt == OT_DTYPE_BFLOAT16;
+}
+
+static ot_status_t *cast_gradient(ot_grad_ctx_t *ctx) {
+    ot_dtype_t xt = ctx->input_types[0]->dtype, yt = ctx->output_types[0]->dtype;
+    if (!cast_is_float(xt) || !cast_is_float(yt)) return NULL;
+    ot_attr_t to = {0};
+    to.name = "to";
+    to.type = OT_ATTR_INT;
+    to.i = xt;
+    return ot_grad_emit(ctx, "", "Cast", 1, &ctx->doutputs[0], 1, &ctx->dinputs[0], 1, &to);
+}
+
 #define CAST_RECORD(ver)                                        \
     const ot_op_def_t ot_op_Cast_##ver = {                     \
         .abi_version = OT_PLUGIN_ABI_VERSION,                  \
@@ -227,6 +245,7 @@ static ot_status_t *cast_run(ot_kernel_t *k) {
         .attrs = cast_attrs,                                   \
         .infer = cast_infer,                                   \
         .run = cast_run,                                       \
+        .gradient = cast_gradient,                             \
         .doc = "output = input converted to dtype `to`",       \
     };
 

@@ -4,7 +4,13 @@
  *
  * 11 allows a negative axis, 13 only adds types. Any dtype, copied by bytes:
  * for each index of the dims before `axis`, every input contributes one
- * contiguous chunk. Zero-size inputs contribute nothing. */
+ * contiguous chunk. Zero-size inputs contribute nothing.
+ *
+ * Gradient: ai.onnxtrain::ConcatGrad(dY, Shape(x_0), ..., Shape(x_{n-1}))
+ * -> dx_0..dx_{n-1} (attribute axis): dY cut back into the inputs' pieces.
+ * Our own op rather than Split, whose signature changes across opsets
+ * (split attribute, then input); the shapes fold to constants at plan
+ * time, so symbolic dims work and the inputs are not kept alive. */
 #include "ops/shape_util.h"
 
 #include <inttypes.h>
@@ -90,6 +96,23 @@ static ot_status_t *concat_run(ot_kernel_t *k) {
     return NULL;
 }
 
+static ot_status_t *concat_gradient(ot_grad_ctx_t *ctx) {
+    if (ctx->doutputs[0] < 0) return NULL;
+    int n = ctx->n_inputs;
+    int in[1 + 64], out[64];
+    if (n > 64) return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED, "gradient of a Concat of more than 64 inputs");
+    in[0] = ctx->doutputs[0];
+    for (int i = 0; i < n; i++) {
+        ot_status_t *st = ot_grad_emit(ctx, "", "Shape", 1, &ctx->inputs[i], 1, &in[1 + i], 0, NULL);
+        if (st) return st;
+    }
+    ot_attr_t axis = {.name = "axis", .type = OT_ATTR_INT, .i = ot_attr_int(ctx->node, "axis", 0)};
+    ot_status_t *st = ot_grad_emit(ctx, OT_DOMAIN, "ConcatGrad", 1 + n, in, n, out, 1, &axis);
+    for (int i = 0; !st && i < n; i++)
+        if (ctx->needs[i]) ctx->dinputs[i] = out[i];
+    return st;
+}
+
 #define CONCAT_RECORD(ver)                                   \
     const ot_op_def_t ot_op_Concat_##ver = {                \
         .abi_version = OT_PLUGIN_ABI_VERSION,               \
@@ -101,9 +124,85 @@ static ot_status_t *concat_run(ot_kernel_t *k) {
         .attrs = concat_attrs,                              \
         .infer = concat_infer,                              \
         .run = concat_run,                                  \
+        .gradient = concat_gradient,                        \
         .doc = "output = inputs joined along axis",         \
     };
 
 CONCAT_RECORD(4)
 CONCAT_RECORD(11)
 CONCAT_RECORD(13)
+
+/* ---- ai.onnxtrain::ConcatGrad(dY, shape_0, ..., shape_{n-1}) -> dX_0..dX_{n-1} ---- */
+
+static ot_status_t *concat_grad_infer(ot_infer_ctx_t *ctx) {
+    const ot_tensor_t *dy = ctx->inputs[0];
+    ot_status_t *st = ot_check_movable_dtype(ctx->node, dy->dtype, "dY");
+    if (st) return st;
+    if (ctx->n_outputs != ctx->n_inputs - 1)
+        return OT_INFER_ERROR(ctx, "has %d outputs for %d shapes", ctx->n_outputs, ctx->n_inputs - 1);
+    int64_t axis = ot_attr_int(ctx->node, "axis", 0), sum = 0;
+    bool sum_known = true;
+    for (int i = 1; i < ctx->n_inputs; i++) {
+        const ot_tensor_t *s = ctx->inputs[i];
+        if (!s || s->dtype != OT_DTYPE_INT64 || s->shape.rank != 1 || s->shape.dims[0] > OT_MAX_RANK)
+            return OT_INFER_ERROR(ctx, "input %d must be a 1-D int64 shape", i);
+        ot_tensor_t *o = ctx->outputs[i - 1];
+        int r = (int)s->shape.dims[0];
+        ot_shape_t shp = r >= 0 ? ot_shape_make(r, NULL) : ot_shape_unknown();
+        for (int d = 0; d < r; d++) shp.dims[d] = s->data ? ((const int64_t *)s->data)[d] : -1;
+        int ax;
+        if (r >= 0 && !ot_norm_axis(axis, r, &ax))
+            return OT_INFER_ERROR(ctx, "axis %" PRId64 " out of range for rank %d", axis, r);
+        if (r < 0 || !s->data) sum_known = false;
+        else sum += shp.dims[ax];
+        if (o) {
+            o->dtype = dy->dtype;
+            o->shape = shp;
+        }
+    }
+    if (sum_known && dy->shape.rank > 0) {
+        int ax;
+        if (!ot_norm_axis(axis, dy->shape.rank, &ax) || (dy->shape.dims[ax] >= 0 && dy->shape.dims[ax] != sum))
+            return OT_INFER_ERROR(ctx, "dY does not match the concatenated shapes along axis %" PRId64, axis);
+    }
+    return NULL;
+}
+
+static ot_status_t *concat_grad_run(ot_kernel_t *k) {
+    const ot_tensor_t *dy = k->inputs[0];
+    size_t es = ot_dtype_size(dy->dtype);
+    int r = dy->shape.rank, n_out = k->n_outputs, ax;
+    bool ok = ot_norm_axis(ot_attr_int(k->node, "axis", 0), r, &ax);
+    OT_ASSERT(ok && "axis checked in infer");
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < ax; d++) outer *= dy->shape.dims[d];
+    for (int d = ax + 1; d < r; d++) inner *= dy->shape.dims[d];
+    size_t row = (size_t)dy->shape.dims[ax] * (size_t)inner * es;
+    if (row == 0 || outer == 0) return NULL;
+    const unsigned char *src = dy->data;
+    int64_t work = outer * n_out;
+    OT_SHAPE_PARALLEL_FOR((size_t)outer * row > OT_SHAPE_PAR_BYTES, w, work, {
+        int64_t o = w / n_out;
+        int i = (int)(w % n_out);
+        size_t off = 0;
+        for (int j = 0; j < i; j++) off += (size_t)((const int64_t *)k->inputs[1 + j]->data)[ax] * (size_t)inner * es;
+        size_t chunk = (size_t)((const int64_t *)k->inputs[1 + i]->data)[ax] * (size_t)inner * es;
+        if (chunk && k->outputs[i]) memcpy((unsigned char *)k->outputs[i]->data + (size_t)o * chunk, src + (size_t)o * row + off, chunk);
+    });
+    return NULL;
+}
+
+static const ot_attr_spec_t concat_grad_attrs[] = {{"axis", OT_ATTR_INT, true}, {NULL, 0, false}};
+
+const ot_op_def_t ot_op_ot_ConcatGrad_1 = {
+    .abi_version = OT_PLUGIN_ABI_VERSION,
+    .domain = OT_DOMAIN,
+    .op_type = "ConcatGrad",
+    .since_version = 1,
+    .min_inputs = 2, .max_inputs = -1,
+    .min_outputs = 1, .max_outputs = -1,
+    .attrs = concat_grad_attrs,
+    .infer = concat_grad_infer,
+    .run = concat_grad_run,
+    .doc = "dX_i = the piece of dY that Concat took from input i (shapes given)",
+};

@@ -4,8 +4,15 @@
  *   Y[n, m, o...] = B[m] + sum_{c in group(m), k...} X[n, c, o*s - pad_l + k*d] * W[m, c - c0(m), k...]
  * X: (N, C, D1...), W: (M, C/group, K1...), B: (M), Y: (N, M, O1...).
  * float32 runs on oneDNN convolution forward; double, and any configuration
- * oneDNN declines, on the reference loop below. Not ConvTranspose nor the
- * quantized ConvInteger/QLinearConv. */
+ * oneDNN declines, on the reference loop below.
+ * Gradient: com.microsoft::ConvGrad(dY, X, W) -> dX, dW[, dB] (ONNX
+ * Runtime's op; the forward's attributes):
+ *   dX[n, c, i] = sum_{m in group(c), k: i = o*s - pad_l + k*d} dY[n, m, o] * W[m, c - c0, k]
+ *   dW[m, c', k] = sum_{n, o} dY[n, m, o] * X[n, c0(m) + c', o*s - pad_l + k*d],  dB[m] = sum_{n, o} dY[n, m, o]
+ * on oneDNN convolution backward_data / backward_weights (dB with dW) for
+ * float32, created in setup with a forward_training descriptor as the hint,
+ * and reference loops (double accumulation) otherwise. Not ConvTranspose
+ * (ops/conv_transpose.c) nor the quantized ConvInteger/QLinearConv. */
 #include "ops/cnn_util.h"
 
 #include <inttypes.h>
@@ -150,23 +157,20 @@ static void conv_release(ot_kernel_t *k) {
     k->state = NULL;
 }
 
-/* Builds the oneDNN forward primitive. Returns with s->use_dnnl false (and
- * no error) when oneDNN has no implementation for this configuration. */
-static ot_status_t *conv_setup_dnnl(ot_kernel_t *k, conv_state_t *s) {
+/* Plain and offered memory descriptors for X (x), Y (y), W and B, shared by
+ * the forward and the backward primitives. */
+static ot_status_t *conv_init_mds(ot_kernel_t *k, conv_state_t *s, const ot_shape_t *x, const ot_shape_t *y) {
     ot_status_t *st = NULL;
-    dnnl_engine_t engine = k->engine;
-    dnnl_primitive_attr_t attr = NULL;
-    const ot_tensor_t *x = k->inputs[0], *y = k->outputs[0];
-    int rank = x->shape.rank;
+    int rank = x->rank;
     int64_t wdims[OT_MAX_RANK + 1];
     int wrank = 0;
     if (s->group > 1) wdims[wrank++] = s->group; /* (G, M/G, C/G, K...) */
     wdims[wrank++] = s->m / s->group;
     wdims[wrank++] = s->c / s->group;
     for (int d = 0; d < s->g.nsp; d++) wdims[wrank++] = s->g.kernel[d];
-    OT_DNNL_TRY(ot_dnnl_md_plain(&s->src_md, &x->shape, dnnl_f32));
+    OT_DNNL_TRY(ot_dnnl_md_plain(&s->src_md, x, dnnl_f32));
     OT_DNNL_TRY(ot_dnnl_md_dims(&s->wei_md, wrank, wdims, dnnl_f32));
-    OT_DNNL_TRY(ot_dnnl_md_plain(&s->dst_md, &y->shape, dnnl_f32));
+    OT_DNNL_TRY(ot_dnnl_md_plain(&s->dst_md, y, dnnl_f32));
     OT_DNNL_TRY(ot_dnnl_md_dims(&s->bias_md, 1, &s->m, dnnl_f32));
     if (!conv_prefers_plain(&s->g)) {
         OT_DNNL_TRY(dnnl_memory_desc_init_by_tag(&s->src_any_md, rank, s->src_md.dims, dnnl_f32, dnnl_format_tag_any));
@@ -177,6 +181,17 @@ static ot_status_t *conv_setup_dnnl(ot_kernel_t *k, conv_state_t *s) {
         s->wei_any_md = s->wei_md;
         s->dst_any_md = s->dst_md;
     }
+fail:
+    return st;
+}
+
+/* Builds the oneDNN forward primitive. Returns with s->use_dnnl false (and
+ * no error) when oneDNN has no implementation for this configuration. */
+static ot_status_t *conv_setup_dnnl(ot_kernel_t *k, conv_state_t *s) {
+    ot_status_t *st = NULL;
+    dnnl_engine_t engine = k->engine;
+    dnnl_primitive_attr_t attr = NULL;
+    if ((st = conv_init_mds(k, s, &k->inputs[0]->shape, &k->outputs[0]->shape))) return st;
     if (s->has_bias) OT_DNNL_TRY(dnnl_memory_create(&s->bias, &s->bias_md, engine, DNNL_MEMORY_NONE));
     dnnl_convolution_desc_t desc;
     OT_DNNL_TRY(conv_desc_init(s, dnnl_forward_inference, &desc));
@@ -309,6 +324,8 @@ fail:
     return st;
 }
 
+static ot_status_t *conv_gradient(ot_grad_ctx_t *ctx);
+
 const ot_op_def_t ot_op_Conv_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = "",
@@ -322,5 +339,316 @@ const ot_op_def_t ot_op_Conv_1 = {
     .setup = conv_setup,
     .run = conv_run,
     .release = conv_release,
+    .gradient = conv_gradient,
     .doc = "Y[n,m,o] = B[m] + sum_{c,k} X[n,c,o*s-pad+k*d] * W[m,c,k] per group (ONNX Conv-1/11)",
+};
+
+/* ---- gradient: com.microsoft::ConvGrad ------------------------------------ */
+
+/* ONNX Runtime's rule (gradient_builder.cc GetConvGradient): ConvGrad(dY, X,
+ * W) -> (dX, dW[, dB]) with the forward node's attributes. dB exists when
+ * the forward has B. */
+static ot_status_t *conv_gradient(ot_grad_ctx_t *ctx) {
+    bool has_b = ctx->n_inputs > 2 && ctx->inputs[2] >= 0;
+    int in[3] = {ctx->doutputs[0], ctx->inputs[0], ctx->inputs[1]}, out[3];
+    ot_status_t *st = ot_grad_emit(ctx, "com.microsoft", "ConvGrad", 3, in, has_b ? 3 : 2, out, ctx->node->n_attrs,
+                                   ctx->node->attrs);
+    if (st) return st;
+    for (int i = 0; i < (has_b ? 3 : 2); i++)
+        if (ctx->needs[i]) ctx->dinputs[i] = out[i];
+    return NULL;
+}
+
+/* dY, X, W -> dX (X's shape), dW (W's), dB (M); dY must be Conv(X, W)'s
+ * output shape under the node's attributes. */
+static ot_status_t *conv_grad_infer(ot_infer_ctx_t *ctx) {
+    char buf1[128], buf2[128];
+    ot_cnn_geom_t g;
+    ot_shape_t y;
+    const ot_tensor_t *dy = ctx->inputs[0], *x = ctx->inputs[1], *w = ctx->inputs[2];
+    ot_status_t *st = conv_check(ctx->node, x, w, NULL, &g, &y);
+    if (st) return st;
+    if (dy->dtype != x->dtype)
+        return OT_INFER_ERROR(ctx, "dY (%s) and X (%s) must share a dtype", ot_dtype_name(dy->dtype),
+                              ot_dtype_name(x->dtype));
+    bool ok = dy->shape.rank < 0 || y.rank < 0 || dy->shape.rank == y.rank;
+    for (int d = 0; ok && dy->shape.rank >= 0 && d < y.rank; d++)
+        ok = dy->shape.dims[d] < 0 || y.dims[d] < 0 || dy->shape.dims[d] == y.dims[d];
+    if (!ok)
+        return OT_INFER_ERROR(ctx, "dY %s does not match the convolution's output %s",
+                              ot_shape_str(&dy->shape, buf1, sizeof buf1), ot_shape_str(&y, buf2, sizeof buf2));
+    const ot_tensor_t *like[2] = {x, w};
+    for (int o = 0; o < 2 && o < ctx->n_outputs; o++) {
+        if (!ctx->outputs[o]) continue;
+        ctx->outputs[o]->dtype = x->dtype;
+        ctx->outputs[o]->shape = like[o]->shape;
+    }
+    if (ctx->n_outputs > 2 && ctx->outputs[2]) {
+        ctx->outputs[2]->dtype = x->dtype;
+        ctx->outputs[2]->shape = ot_shape_make(1, NULL);
+        ctx->outputs[2]->shape.dims[0] = w->shape.rank >= 1 ? w->shape.dims[0] : -1;
+    }
+    return NULL;
+}
+
+typedef struct conv_grad_state {
+    conv_state_t cs;        /* geometry and descriptors, as the forward's */
+    bool use_dnnl;
+    dnnl_primitive_desc_t bd_pd, bw_pd;
+    dnnl_primitive_t bd, bw; /* backward_data, backward_weights (NULL when not needed) */
+    ot_dnnl_operand_t bd_diff_dst, bd_wei, bd_diff_src;
+    ot_dnnl_operand_t bw_src, bw_diff_dst, bw_diff_wei;
+    dnnl_memory_t bw_diff_bias, bd_scratch, bw_scratch;
+} conv_grad_state_t;
+
+static void conv_grad_release(ot_kernel_t *k) {
+    conv_grad_state_t *s = k->state;
+    if (!s) return;
+    ot_dnnl_operand_t *ops[6] = {&s->bd_diff_dst, &s->bd_wei, &s->bd_diff_src, &s->bw_src, &s->bw_diff_dst, &s->bw_diff_wei};
+    for (int i = 0; i < 6; i++) ot_dnnl_operand_destroy(ops[i]);
+    dnnl_memory_t mems[3] = {s->bw_diff_bias, s->bd_scratch, s->bw_scratch};
+    for (int i = 0; i < 3; i++)
+        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    if (s->bd) dnnl_primitive_destroy(s->bd);
+    if (s->bw) dnnl_primitive_destroy(s->bw);
+    if (s->bd_pd) dnnl_primitive_desc_destroy(s->bd_pd);
+    if (s->bw_pd) dnnl_primitive_desc_destroy(s->bw_pd);
+    free(s);
+    k->state = NULL;
+}
+
+static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+/* backward_data (if dX is wanted) and backward_weights (if dW is), with a
+ * forward_training descriptor of the same geometry as the hint. Leaves
+ * use_dnnl false when oneDNN declines either. */
+static ot_status_t *conv_grad_setup_dnnl(ot_kernel_t *k, conv_grad_state_t *s, bool want_dx, bool want_dw) {
+    ot_status_t *st = NULL;
+    conv_state_t *cs = &s->cs;
+    dnnl_engine_t engine = k->engine;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t hint = NULL;
+    if ((st = conv_init_mds(k, cs, &k->inputs[1]->shape, &k->inputs[0]->shape))) return st;
+    dnnl_convolution_desc_t fdesc, ddesc, wdesc;
+    OT_DNNL_TRY(conv_desc_init(cs, dnnl_forward_training, &fdesc));
+    dnnl_status_t ds = dnnl_primitive_desc_create(&hint, &fdesc, NULL, engine, NULL);
+    if (ds == dnnl_unimplemented) goto fail;
+    OT_DNNL_TRY(ds);
+    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
+    dnnl_dims_t strides, dil, pad_l, pad_r;
+    for (int d = 0; d < cs->g.nsp; d++) {
+        strides[d] = cs->g.stride[d];
+        dil[d] = cs->g.dilation[d] - 1;
+        pad_l[d] = cs->g.pad_l[d];
+        pad_r[d] = cs->g.pad_r_eff[d];
+    }
+    if (want_dx) {
+        OT_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&ddesc, dnnl_convolution_direct, &cs->src_any_md,
+                                                                     &cs->wei_any_md, &cs->dst_any_md, strides, dil,
+                                                                     pad_l, pad_r));
+        ds = dnnl_primitive_desc_create(&s->bd_pd, &ddesc, attr, engine, hint);
+        if (ds == dnnl_unimplemented) {
+            s->bd_pd = NULL;
+            goto fail;
+        }
+        OT_DNNL_TRY(ds);
+        OT_DNNL_TRY(dnnl_primitive_create(&s->bd, s->bd_pd));
+        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bd_diff_dst, &cs->dst_md, pd_md(s->bd_pd, dnnl_query_diff_dst_md), true, engine));
+        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bd_wei, &cs->wei_md, pd_md(s->bd_pd, dnnl_query_weights_md), true, engine));
+        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bd_diff_src, &cs->src_md, pd_md(s->bd_pd, dnnl_query_diff_src_md), false, engine));
+        OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->bd_scratch, s->bd_pd, engine));
+    }
+    if (want_dw) {
+        OT_DNNL_TRY(dnnl_dilated_convolution_backward_weights_desc_init(
+            &wdesc, dnnl_convolution_direct, &cs->src_any_md, &cs->wei_any_md, cs->has_bias ? &cs->bias_md : NULL,
+            &cs->dst_any_md, strides, dil, pad_l, pad_r));
+        ds = dnnl_primitive_desc_create(&s->bw_pd, &wdesc, attr, engine, hint);
+        if (ds == dnnl_unimplemented) {
+            s->bw_pd = NULL;
+            goto fail;
+        }
+        OT_DNNL_TRY(ds);
+        OT_DNNL_TRY(dnnl_primitive_create(&s->bw, s->bw_pd));
+        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bw_src, &cs->src_md, pd_md(s->bw_pd, dnnl_query_src_md), true, engine));
+        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bw_diff_dst, &cs->dst_md, pd_md(s->bw_pd, dnnl_query_diff_dst_md), true, engine));
+        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bw_diff_wei, &cs->wei_md, pd_md(s->bw_pd, dnnl_query_diff_weights_md), false,
+                                         engine));
+        if (cs->has_bias) OT_DNNL_TRY(dnnl_memory_create(&s->bw_diff_bias, &cs->bias_md, engine, DNNL_MEMORY_NONE));
+        OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->bw_scratch, s->bw_pd, engine));
+    }
+    s->use_dnnl = true;
+fail:
+    if (hint) dnnl_primitive_desc_destroy(hint);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+static ot_status_t *conv_grad_setup(ot_kernel_t *k) {
+    ot_status_t *st = NULL;
+    ot_shape_t y_shape;
+    conv_grad_state_t *s = calloc(1, sizeof *s);
+    if (!s) return OT_NODE_ERROR(k->node, OT_ERR_NO_MEMORY, "%s", "out of memory");
+    k->state = s;
+    const ot_tensor_t *dy = k->inputs[0], *x = k->inputs[1], *w = k->inputs[2];
+    conv_state_t *cs = &s->cs;
+    if ((st = conv_check(k->node, x, w, NULL, &cs->g, &y_shape))) goto fail;
+    if (ot_shape_numel(&dy->shape) != ot_shape_numel(&y_shape) || dy->shape.rank != y_shape.rank) {
+        st = OT_KERNEL_ERROR(k, "%s", "dY does not match the convolution's output shape");
+        goto fail;
+    }
+    cs->n = x->shape.dims[0];
+    cs->c = x->shape.dims[1];
+    cs->m = w->shape.dims[0];
+    cs->group = ot_attr_int(k->node, "group", 1);
+    bool want_dx = k->outputs[0] != NULL, want_dw = k->n_outputs > 1 && k->outputs[1];
+    /* dB comes with backward_weights; without dW it is a plain sum */
+    cs->has_bias = want_dw && k->n_outputs > 2 && k->outputs[2];
+    if (x->dtype == OT_DTYPE_FLOAT && (st = conv_grad_setup_dnnl(k, s, want_dx, want_dw))) goto fail;
+    return NULL;
+fail:
+    conv_grad_release(k);
+    return st;
+}
+
+/* Reference: dX plane by plane (scattering dY through W), dW and dB
+ * output channel by output channel, accumulated in double where a sum has
+ * one writer. */
+#define CONV_GRAD_REF(T)                                                                                           \
+    static void conv_grad_ref_##T(const conv_state_t *s, const T *dy, const T *x, const T *w, T *dx, T *dw, T *db) { \
+        geom3_t q = geom3_of(&s->g);                                                                               \
+        int64_t cg = s->c / s->group, mg = s->m / s->group;                                                        \
+        int64_t in_sp = q.in[0] * q.in[1] * q.in[2], out_sp = q.out[0] * q.out[1] * q.out[2];                      \
+        int64_t k_sp = q.k[0] * q.k[1] * q.k[2], work = s->n * s->m * out_sp * cg * k_sp;                         \
+        if (dx) {                                                                                                  \
+            _Pragma("omp parallel for if (work > 32768)") for (int64_t nc = 0; nc < s->n * s->c; nc++) {           \
+                int64_t n = nc / s->c, c = nc % s->c, g = c / cg, cl = c % cg;                                     \
+                T *dxp = dx + nc * in_sp;                                                                          \
+                for (int64_t i = 0; i < in_sp; i++) dxp[i] = 0;                                                    \
+                for (int64_t m = g * mg; m < (g + 1) * mg; m++) {                                                  \
+                    const T *dyp = dy + (n * s->m + m) * out_sp, *wp = w + (m * cg + cl) * k_sp;                   \
+                    for (int64_t o0 = 0; o0 < q.out[0]; o0++)                                                      \
+                        for (int64_t o1 = 0; o1 < q.out[1]; o1++)                                                  \
+                            for (int64_t o2 = 0; o2 < q.out[2]; o2++) {                                            \
+                                T v = dyp[(o0 * q.out[1] + o1) * q.out[2] + o2];                                   \
+                                for (int64_t k0 = 0; k0 < q.k[0]; k0++) {                                          \
+                                    int64_t i0 = o0 * q.s[0] - q.p[0] + k0 * q.d[0];                               \
+                                    if (i0 < 0 || i0 >= q.in[0]) continue;                                         \
+                                    for (int64_t k1 = 0; k1 < q.k[1]; k1++) {                                      \
+                                        int64_t i1 = o1 * q.s[1] - q.p[1] + k1 * q.d[1];                           \
+                                        if (i1 < 0 || i1 >= q.in[1]) continue;                                     \
+                                        for (int64_t k2 = 0; k2 < q.k[2]; k2++) {                                  \
+                                            int64_t i2 = o2 * q.s[2] - q.p[2] + k2 * q.d[2];                       \
+                                            if (i2 < 0 || i2 >= q.in[2]) continue;                                 \
+                                            dxp[(i0 * q.in[1] + i1) * q.in[2] + i2] +=                             \
+                                                v * wp[(k0 * q.k[1] + k1) * q.k[2] + k2];                          \
+                                        }                                                                          \
+                                    }                                                                              \
+                                }                                                                                  \
+                            }                                                                                      \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+        if (!dw && !db) return;                                                                                    \
+        _Pragma("omp parallel for if (work > 32768)") for (int64_t m = 0; m < s->m; m++) {                         \
+            int64_t g = m / mg;                                                                                    \
+            if (db) {                                                                                              \
+                double acc = 0;                                                                                    \
+                for (int64_t n = 0; n < s->n; n++)                                                                 \
+                    for (int64_t o = 0; o < out_sp; o++) acc += (double)dy[(n * s->m + m) * out_sp + o];           \
+                db[m] = (T)acc;                                                                                    \
+            }                                                                                                      \
+            if (!dw) continue;                                                                                     \
+            for (int64_t cl = 0; cl < cg; cl++)                                                                    \
+                for (int64_t k0 = 0; k0 < q.k[0]; k0++)                                                            \
+                    for (int64_t k1 = 0; k1 < q.k[1]; k1++)                                                        \
+                        for (int64_t k2 = 0; k2 < q.k[2]; k2++) {                                                  \
+                            double acc = 0;                                                                        \
+                            for (int64_t n = 0; n < s->n; n++) {                                                   \
+                                const T *dyp = dy + (n * s->m + m) * out_sp;                                       \
+                                const T *xp = x + (n * s->c + g * cg + cl) * in_sp;                                \
+                                for (int64_t o0 = 0; o0 < q.out[0]; o0++) {                                        \
+                                    int64_t i0 = o0 * q.s[0] - q.p[0] + k0 * q.d[0];                               \
+                                    if (i0 < 0 || i0 >= q.in[0]) continue;                                         \
+                                    for (int64_t o1 = 0; o1 < q.out[1]; o1++) {                                    \
+                                        int64_t i1 = o1 * q.s[1] - q.p[1] + k1 * q.d[1];                           \
+                                        if (i1 < 0 || i1 >= q.in[1]) continue;                                     \
+                                        for (int64_t o2 = 0; o2 < q.out[2]; o2++) {                                \
+                                            int64_t i2 = o2 * q.s[2] - q.p[2] + k2 * q.d[2];                       \
+                                            if (i2 < 0 || i2 >= q.in[2]) continue;                                 \
+                                            acc += (double)dyp[(o0 * q.out[1] + o1) * q.out[2] + o2] *             \
+                                                   (double)xp[(i0 * q.in[1] + i1) * q.in[2] + i2];                 \
+                                        }                                                                          \
+                                    }                                                                              \
+                                }                                                                                  \
+                            }                                                                                      \
+                            dw[(m * cg + cl) * k_sp + (k0 * q.k[1] + k1) * q.k[2] + k2] = (T)acc;                  \
+                        }                                                                                          \
+        }                                                                                                          \
+    }
+CONV_GRAD_REF(float)
+CONV_GRAD_REF(double)
+
+static ot_status_t *conv_grad_run(ot_kernel_t *k) {
+    ot_status_t *st = NULL;
+    conv_grad_state_t *s = k->state;
+    const void *dy = k->inputs[0]->data, *x = k->inputs[1]->data, *w = k->inputs[2]->data;
+    void *dx = k->outputs[0] ? k->outputs[0]->data : NULL;
+    void *dw = k->n_outputs > 1 && k->outputs[1] ? k->outputs[1]->data : NULL;
+    void *db = k->n_outputs > 2 && k->outputs[2] ? k->outputs[2]->data : NULL;
+    if (!s->use_dnnl) {
+        if (k->inputs[0]->dtype == OT_DTYPE_FLOAT) conv_grad_ref_float(&s->cs, dy, x, w, dx, dw, db);
+        else conv_grad_ref_double(&s->cs, dy, x, w, dx, dw, db);
+        return NULL;
+    }
+    dnnl_stream_t stream = k->stream;
+    if (s->bd) {
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bd_diff_dst.user, (void *)dy));
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bd_wei.user, (void *)w));
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bd_diff_src.user, dx));
+        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bd_diff_dst, stream));
+        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bd_wei, stream));
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_DIFF_DST, s->bd_diff_dst.prim}, {DNNL_ARG_WEIGHTS, s->bd_wei.prim},
+                                   {DNNL_ARG_DIFF_SRC, s->bd_diff_src.prim}};
+        int nargs = 3;
+        if (s->bd_scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->bd_scratch};
+        OT_DNNL_TRY(dnnl_primitive_execute(s->bd, stream, nargs, args));
+        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bd_diff_src, stream));
+    }
+    if (s->bw) {
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_src.user, (void *)x));
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_diff_dst.user, (void *)dy));
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_diff_wei.user, dw));
+        if (s->bw_diff_bias) OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_diff_bias, db));
+        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bw_src, stream));
+        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bw_diff_dst, stream));
+        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s->bw_src.prim}, {DNNL_ARG_DIFF_DST, s->bw_diff_dst.prim},
+                                   {DNNL_ARG_DIFF_WEIGHTS, s->bw_diff_wei.prim}};
+        int nargs = 3;
+        if (s->bw_diff_bias) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, s->bw_diff_bias};
+        if (s->bw_scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->bw_scratch};
+        OT_DNNL_TRY(dnnl_primitive_execute(s->bw, stream, nargs, args));
+        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bw_diff_wei, stream));
+    }
+    OT_DNNL_TRY(dnnl_stream_wait(stream));
+    if (db && !s->bw_diff_bias) conv_grad_ref_float(&s->cs, dy, x, w, NULL, NULL, db); /* dB without dW */
+fail:
+    return st;
+}
+
+const ot_op_def_t ot_op_ms_ConvGrad_1 = {
+    .abi_version = OT_PLUGIN_ABI_VERSION,
+    .domain = "com.microsoft",
+    .op_type = "ConvGrad",
+    .since_version = 1,
+    .min_inputs = 3, .max_inputs = 3,
+    .min_outputs = 1, .max_outputs = 3,
+    .attrs = conv_attrs,
+    .flags = OT_OP_ONEDNN,
+    .infer = conv_grad_infer,
+    .setup = conv_grad_setup,
+    .run = conv_grad_run,
+    .release = conv_grad_release,
+    .doc = "dX, dW, dB of Conv from dY, X, W (ONNX Runtime ConvGrad)",
 };

@@ -4,7 +4,8 @@
  *   (negative axis counts from the end since Flatten-11).
  *
  * 9 and 13 only widened the types, so they share everything with 1 and 11.
- * Output 0 aliases input 0; run() copies only when not aliased. */
+ * Output 0 aliases input 0; run() copies only when not aliased.
+ * Gradient: dX = Reshape(dY, Shape(X)) (ot_grad_view_back). */
 #include "ops/shape_util.h"
 
 #include <inttypes.h>
@@ -56,6 +57,7 @@ static ot_status_t *flatten_run(ot_kernel_t *k) {
         .flags = OT_OP_ALIAS_INPUT0,                                          \
         .infer = flatten_infer,                                               \
         .run = flatten_run,                                                   \
+        .gradient = ot_grad_view_back,                                        \
         .doc = "output = input viewed as (prod(dims[:axis]), prod(dims[axis:]))", \
     };
 

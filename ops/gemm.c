@@ -8,8 +8,19 @@
  * post-op (beta == 1, C broadcast over rows or full) or pre-filled into Y and
  * added back by a sum post-op scaled by beta. float64 (and any shape oneDNN
  * refuses, or K == 0, on which oneDNN 2.6 faults) runs on a reference loop.
- * beta == 0 ignores C, as BLAS does. Not the Gemm-1/6 `broadcast` form. */
+ * beta == 0 ignores C, as BLAS does. Not the Gemm-1/6 `broadcast` form.
+ *
+ * Gradient (A' = op(A), B' = op(B)): dA' = alpha dY B'^T, dB' = alpha A'^T dY,
+ * each one Gemm node with the transposes folded into transA/transB:
+ *   dA = Gemm(dY, B, transB = !transB)        (transA = 0)
+ *      = Gemm(B, dY, transA = transB, transB = 1)  (transA = 1)
+ *   dB = Gemm(A, dY, transA = !transA)        (transB = 0)
+ *      = Gemm(dY, A, transA = 1, transB = transA)  (transB = 1)
+ * all with the forward alpha; dC = beta * SumTo(dY, Shape(C)). Gemm's
+ * signature is the same at opsets 11-17; below 11, where C is required,
+ * the emitted nodes get a scalar zero C with beta = 0. */
 #include "ops/dnnl_util.h"
+#include "ops/grad_util.h"
 
 #include <stdlib.h>
 
@@ -249,6 +260,46 @@ fail:
     return st;
 }
 
+/* One backward Gemm: *out = alpha * op(p) op(q). */
+static ot_status_t *gemm_grad_node(ot_grad_ctx_t *ctx, int p, int q, bool tp, bool tq, float alpha, int *out) {
+    ot_attr_t attrs[4] = {
+        {.name = "transA", .type = OT_ATTR_INT, .i = tp},
+        {.name = "transB", .type = OT_ATTR_INT, .i = tq},
+        {.name = "alpha", .type = OT_ATTR_FLOAT, .f = alpha},
+        {.name = "beta", .type = OT_ATTR_FLOAT, .f = 0.f},
+    };
+    int in[3] = {p, q, -1};
+    if (ctx->node->opset < 11) { /* C required: a zero scalar, ignored with beta = 0 */
+        ot_status_t *st = ot_grad_scalar(ctx, ctx->input_types[0]->dtype, 0.0, &in[2]);
+        if (st) return st;
+        return ot_grad_emit(ctx, "", "Gemm", 3, in, 1, out, 4, attrs);
+    }
+    return ot_grad_emit(ctx, "", "Gemm", 2, in, 1, out, 3, attrs);
+}
+
+static ot_status_t *gemm_gradient(ot_grad_ctx_t *ctx) {
+    ot_status_t *st = NULL;
+    bool ta = ot_attr_int(ctx->node, "transA", 0) != 0, tb = ot_attr_int(ctx->node, "transB", 0) != 0;
+    float alpha = ot_attr_float(ctx->node, "alpha", 1.f), beta = ot_attr_float(ctx->node, "beta", 1.f);
+    int dy = ctx->doutputs[0], a = ctx->inputs[0], b = ctx->inputs[1];
+    if (ctx->needs[0])
+        st = ta ? gemm_grad_node(ctx, b, dy, tb, true, alpha, &ctx->dinputs[0])
+                : gemm_grad_node(ctx, dy, b, false, !tb, alpha, &ctx->dinputs[0]);
+    if (!st && ctx->needs[1])
+        st = tb ? gemm_grad_node(ctx, dy, a, true, ta, alpha, &ctx->dinputs[1])
+                : gemm_grad_node(ctx, a, dy, !ta, false, alpha, &ctx->dinputs[1]);
+    /* beta == 0 still emits 0 * SumTo(dY): a zero fill of C's shape would
+     * need ConstantOfShape when C's dims are symbolic */
+    if (!st && ctx->n_inputs > 2 && ctx->needs[2]) {
+        int sum, scale;
+        st = ot_grad_unbroadcast(ctx, dy, ctx->output_types[0], 2, &sum);
+        if (!st && beta == 1.f) ctx->dinputs[2] = sum;
+        else if (!st && !(st = ot_grad_scalar(ctx, ctx->input_types[2]->dtype, beta, &scale)))
+            st = ot_grad_op2(ctx, "", "Mul", sum, scale, &ctx->dinputs[2]);
+    }
+    return st;
+}
+
 #define GEMM_RECORD(VER, MIN_IN)                                                                    \
     const ot_op_def_t ot_op_Gemm_##VER = {                                                          \
         .abi_version = OT_PLUGIN_ABI_VERSION,                                                       \
@@ -263,6 +314,7 @@ fail:
         .setup = gemm_setup,                                                                        \
         .run = gemm_run,                                                                            \
         .release = gemm_release,                                                                    \
+        .gradient = gemm_gradient,                                                                  \
         .doc = "Y = alpha * op(A) op(B) + beta * C, C broadcast to (M, N)",                         \
     };
 

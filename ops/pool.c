@@ -16,6 +16,7 @@
  * float32 without Indices runs on oneDNN pooling_v2 forward; the rest on the
  * reference loops. AveragePool's dilations (opset 19) are not handled. */
 #include "ops/cnn_util.h"
+#include "ops/grad_util.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -50,11 +51,12 @@ static const ot_attr_spec_t avgpool10_attrs[] = {
 typedef enum pool_kind { POOL_MAX, POOL_AVG, POOL_GLOBAL_MAX, POOL_GLOBAL_AVG } pool_kind_t;
 
 static pool_kind_t pool_kind_of(const ot_node_info_t *node) {
-    const char *t = node->op_type;
-    if (strcmp(t, "MaxPool") == 0) return POOL_MAX;
-    if (strcmp(t, "AveragePool") == 0) return POOL_AVG;
+    const char *t = node->op_type; /* the backward ops share the forward's geometry */
+    if (strcmp(t, "MaxPool") == 0 || strcmp(t, "MaxPoolGrad") == 0) return POOL_MAX;
+    if (strcmp(t, "AveragePool") == 0 || strcmp(t, "AveragePoolGrad") == 0) return POOL_AVG;
     if (strcmp(t, "GlobalMaxPool") == 0) return POOL_GLOBAL_MAX;
-    OT_ASSERT(strcmp(t, "GlobalAveragePool") == 0 && "pool record for an unknown op type");
+    OT_ASSERT((strcmp(t, "GlobalAveragePool") == 0 || strcmp(t, "GlobalAveragePoolGrad") == 0) &&
+              "pool record for an unknown op type");
     return POOL_GLOBAL_AVG;
 }
 
@@ -371,7 +373,10 @@ fail:
     return st;
 }
 
-#define POOL_RECORD(sym, type, since, nout, attr_table, fl, formula)                                             \
+static ot_status_t *maxpool_gradient(ot_grad_ctx_t *ctx);
+static ot_status_t *avgpool_gradient(ot_grad_ctx_t *ctx);
+
+#define POOL_RECORD(sym, type, since, nout, attr_table, fl, formula, grad)                                       \
     const ot_op_def_t sym = {                                                                                      \
         .abi_version = OT_PLUGIN_ABI_VERSION,                                                                      \
         .domain = "",                                                                                              \
@@ -385,20 +390,340 @@ fail:
         .setup = pool_setup,                                                                                       \
         .run = pool_run,                                                                                           \
         .release = pool_release,                                                                                   \
+        .gradient = grad,                                                                                          \
         .doc = formula,                                                                                            \
     };
 
 #define MAX_DOC "Y = max over each window of X, Indices = its flat index (ONNX MaxPool)"
 #define AVG_DOC "Y = mean over each window of X (ONNX AveragePool)"
-POOL_RECORD(ot_op_MaxPool_1, "MaxPool", 1, 1, maxpool1_attrs, OT_OP_ONEDNN, MAX_DOC)
-POOL_RECORD(ot_op_MaxPool_8, "MaxPool", 8, 2, maxpool8_attrs, OT_OP_ONEDNN, MAX_DOC)
-POOL_RECORD(ot_op_MaxPool_10, "MaxPool", 10, 2, maxpool10_attrs, OT_OP_ONEDNN, MAX_DOC)
-POOL_RECORD(ot_op_MaxPool_11, "MaxPool", 11, 2, maxpool10_attrs, OT_OP_ONEDNN, MAX_DOC)
-POOL_RECORD(ot_op_MaxPool_12, "MaxPool", 12, 2, maxpool10_attrs, OT_OP_ONEDNN, MAX_DOC)
-POOL_RECORD(ot_op_AveragePool_7, "AveragePool", 7, 1, avgpool7_attrs, OT_OP_ONEDNN, AVG_DOC)
-POOL_RECORD(ot_op_AveragePool_10, "AveragePool", 10, 1, avgpool10_attrs, OT_OP_ONEDNN, AVG_DOC)
-POOL_RECORD(ot_op_AveragePool_11, "AveragePool", 11, 1, avgpool10_attrs, OT_OP_ONEDNN, AVG_DOC)
+/* MaxPool-1 has no Indices in the spec; its record accepts the hidden one
+ * the gradient rule adds. */
+POOL_RECORD(ot_op_MaxPool_1, "MaxPool", 1, 2, maxpool1_attrs, OT_OP_ONEDNN, MAX_DOC, maxpool_gradient)
+POOL_RECORD(ot_op_MaxPool_8, "MaxPool", 8, 2, maxpool8_attrs, OT_OP_ONEDNN, MAX_DOC, maxpool_gradient)
+POOL_RECORD(ot_op_MaxPool_10, "MaxPool", 10, 2, maxpool10_attrs, OT_OP_ONEDNN, MAX_DOC, maxpool_gradient)
+POOL_RECORD(ot_op_MaxPool_11, "MaxPool", 11, 2, maxpool10_attrs, OT_OP_ONEDNN, MAX_DOC, maxpool_gradient)
+POOL_RECORD(ot_op_MaxPool_12, "MaxPool", 12, 2, maxpool10_attrs, OT_OP_ONEDNN, MAX_DOC, maxpool_gradient)
+POOL_RECORD(ot_op_AveragePool_7, "AveragePool", 7, 1, avgpool7_attrs, OT_OP_ONEDNN, AVG_DOC, avgpool_gradient)
+POOL_RECORD(ot_op_AveragePool_10, "AveragePool", 10, 1, avgpool10_attrs, OT_OP_ONEDNN, AVG_DOC, avgpool_gradient)
+POOL_RECORD(ot_op_AveragePool_11, "AveragePool", 11, 1, avgpool10_attrs, OT_OP_ONEDNN, AVG_DOC, avgpool_gradient)
 POOL_RECORD(ot_op_GlobalMaxPool_1, "GlobalMaxPool", 1, 1, NULL, OT_OP_ONEDNN,
-            "Y[n,c] = max over all spatial cells of X[n,c] (ONNX GlobalMaxPool)")
+            "Y[n,c] = max over all spatial cells of X[n,c] (ONNX GlobalMaxPool)", NULL)
 POOL_RECORD(ot_op_GlobalAveragePool_1, "GlobalAveragePool", 1, 1, NULL, OT_OP_ONEDNN,
-            "Y[n,c] = mean over all spatial cells of X[n,c] (ONNX GlobalAveragePool)")
+            "Y[n,c] = mean over all spatial cells of X[n,c] (ONNX GlobalAveragePool)", avgpool_gradient)
+
+/* ---- gradients ------------------------------------------------------------
+ *
+ * MaxPool:  com.microsoft::MaxPoolGrad(dY, Indices, X_shape) -> dX, ONNX
+ *           Runtime's op: dX = 0, then dX[Indices[i]] += dY[i] (scatter to
+ *           the argmax; ties went to the first cell in the forward).
+ *           Indices is the forward node's output 1: when the graph did not
+ *           ask for it, the rule gives the node that output
+ *           (ot_grad_forward_output), so the forward computes the argmax
+ *           once and nothing is recomputed. The forward then takes the
+ *           reference loop (oneDNN's workspace is not ONNX's index format).
+ * AveragePool: com.microsoft::AveragePoolGrad(dY, X_shape) -> dX, each dY
+ *           spread evenly over its window's counted cells (the forward's
+ *           count_include_pad / ceil_mode rules); oneDNN pooling backward
+ *           for float32 where the forward would use oneDNN.
+ * GlobalAveragePool: ai.onnxtrain::GlobalAveragePoolGrad(dY, X_shape) ->
+ *           dX = dY / (D1*...*Dn) on every cell (ONNX Runtime composes this
+ *           from Scale and Expand; it has no such op).
+ * X_shape (int64, the forward input's shape, from Shape(X), folded at plan
+ * time) is our optional extra input: ONNX Runtime takes dX's shape from its
+ * graph's static shapes, which our kernels do not see. Without it the
+ * backward ops refuse to run. The rules copy the forward's attributes, as
+ * ONNX Runtime's do; MaxPoolGrad honours storage_order = 1 (column-major
+ * Indices), which ONNX Runtime ignores. */
+
+static ot_status_t *maxpool_gradient(ot_grad_ctx_t *ctx) {
+    int in[3] = {ctx->doutputs[0], -1, -1};
+    ot_status_t *st = ot_grad_forward_output(ctx, 1, &in[1]);
+    if (!st) st = ot_grad_op1(ctx, "", "Shape", ctx->inputs[0], &in[2]);
+    if (st) return st;
+    return ot_grad_emit(ctx, "com.microsoft", "MaxPoolGrad", 3, in, 1, &ctx->dinputs[0], ctx->node->n_attrs,
+                        ctx->node->attrs);
+}
+
+static ot_status_t *avgpool_gradient(ot_grad_ctx_t *ctx) {
+    int in[2] = {ctx->doutputs[0], -1};
+    ot_status_t *st = ot_grad_op1(ctx, "", "Shape", ctx->inputs[0], &in[1]);
+    if (st) return st;
+    if (pool_kind_of(ctx->node) == POOL_GLOBAL_AVG)
+        return ot_grad_emit(ctx, OT_DOMAIN, "GlobalAveragePoolGrad", 2, in, 1, &ctx->dinputs[0], 0, NULL);
+    return ot_grad_emit(ctx, "com.microsoft", "AveragePoolGrad", 2, in, 1, &ctx->dinputs[0], ctx->node->n_attrs,
+                        ctx->node->attrs);
+}
+
+/* Input index of X_shape in each backward op. */
+static int shape_input(pool_kind_t kind) { return kind == POOL_MAX ? 2 : 1; }
+
+/* dX's shape from X_shape (unknown dims where its data is not known yet);
+ * checks that dY is the forward output of that shape. */
+static ot_status_t *pool_grad_infer(ot_infer_ctx_t *ctx) {
+    char buf1[128], buf2[128], buf3[128];
+    pool_kind_t kind = pool_kind_of(ctx->node);
+    const ot_tensor_t *dy = ctx->inputs[0];
+    int si = shape_input(kind);
+    if (dy->dtype != OT_DTYPE_FLOAT && dy->dtype != OT_DTYPE_DOUBLE)
+        return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED, "dY dtype %s not supported", ot_dtype_name(dy->dtype));
+    if (kind == POOL_MAX) {
+        const ot_tensor_t *idx = ctx->inputs[1];
+        if (idx->dtype != OT_DTYPE_INT64) return OT_INFER_ERROR(ctx, "Indices must be int64, got %s", ot_dtype_name(idx->dtype));
+        bool same = idx->shape.rank < 0 || dy->shape.rank < 0 || idx->shape.rank == dy->shape.rank;
+        for (int d = 0; same && idx->shape.rank >= 0 && d < dy->shape.rank; d++)
+            same = idx->shape.dims[d] < 0 || dy->shape.dims[d] < 0 || idx->shape.dims[d] == dy->shape.dims[d];
+        if (!same)
+            return OT_INFER_ERROR(ctx, "Indices %s and dY %s differ in shape", ot_shape_str(&idx->shape, buf1, sizeof buf1),
+                                  ot_shape_str(&dy->shape, buf2, sizeof buf2));
+    }
+    const ot_tensor_t *xs = ctx->n_inputs > si ? ctx->inputs[si] : NULL;
+    if (!xs)
+        return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED,
+                             "needs the forward input's shape as input %d (X_shape); graphs from ONNX Runtime's "
+                             "builder without it are not supported",
+                             si);
+    if (xs->dtype != OT_DTYPE_INT64 || (xs->shape.rank >= 0 && xs->shape.rank != 1))
+        return OT_INFER_ERROR(ctx, "X_shape must be a 1-D int64 tensor, got %s %s", ot_dtype_name(xs->dtype),
+                              ot_shape_str(&xs->shape, buf1, sizeof buf1));
+    ot_tensor_t x = {dy->dtype, ot_shape_unknown(), NULL};
+    int64_t vals[OT_MAX_RANK];
+    int64_t n = xs->data ? ot_tensor_read_ints(xs, vals, OT_MAX_RANK) : -1;
+    int rank = (int)(n >= 0 ? n : xs->shape.rank == 1 ? xs->shape.dims[0] : dy->shape.rank);
+    if (rank > OT_MAX_RANK) return OT_INFER_ERROR(ctx, "X_shape has %d values", rank);
+    if (rank >= 0) {
+        x.shape = ot_shape_make(rank, NULL);
+        for (int d = 0; d < rank; d++)
+            x.shape.dims[d] = n >= 0 ? vals[d] : d < 2 && dy->shape.rank > d ? dy->shape.dims[d] : -1;
+        for (int d = 0; d < rank; d++)
+            if (x.shape.dims[d] < -1) return OT_INFER_ERROR(ctx, "X_shape[%d] = %" PRId64 " is negative", d, x.shape.dims[d]);
+    }
+    ot_cnn_geom_t g;
+    ot_shape_t y;
+    ot_status_t *st = pool_check(ctx->node, &x, false, &g, &y);
+    if (st) return st;
+    bool ok = y.rank < 0 || dy->shape.rank < 0 || y.rank == dy->shape.rank;
+    for (int d = 0; ok && y.rank >= 0 && d < dy->shape.rank; d++)
+        ok = y.dims[d] < 0 || dy->shape.dims[d] < 0 || y.dims[d] == dy->shape.dims[d];
+    if (!ok)
+        return OT_INFER_ERROR(ctx, "dY %s is not the pooled shape %s of X_shape %s",
+                              ot_shape_str(&dy->shape, buf1, sizeof buf1), ot_shape_str(&y, buf2, sizeof buf2),
+                              ot_shape_str(&x.shape, buf3, sizeof buf3));
+    ctx->outputs[0]->dtype = dy->dtype;
+    ctx->outputs[0]->shape = x.shape;
+    return NULL;
+}
+
+/* oneDNN pooling backward for AveragePoolGrad (forward_training hint). */
+static ot_status_t *pool_grad_setup_dnnl(ot_kernel_t *k, pool_state_t *s) {
+    ot_status_t *st = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t hint = NULL;
+    dnnl_alg_kind_t alg = s->include_pad ? dnnl_pooling_avg_include_padding : dnnl_pooling_avg_exclude_padding;
+    dnnl_dims_t strides, kernel, dil, pad_l, pad_r;
+    for (int d = 0; d < s->g.nsp; d++) {
+        strides[d] = s->g.stride[d];
+        kernel[d] = s->g.kernel[d];
+        dil[d] = s->g.dilation[d] - 1;
+        pad_l[d] = s->g.pad_l[d];
+        pad_r[d] = s->g.pad_r_eff[d];
+    }
+    OT_DNNL_TRY(ot_dnnl_md_plain(&s->src_md, &k->outputs[0]->shape, dnnl_f32));
+    OT_DNNL_TRY(ot_dnnl_md_plain(&s->dst_md, &k->inputs[0]->shape, dnnl_f32));
+    dnnl_pooling_v2_desc_t fdesc, bdesc;
+    OT_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&fdesc, dnnl_forward_training, alg, &s->src_md, &s->dst_md, strides,
+                                                  kernel, dil, pad_l, pad_r));
+    dnnl_status_t ds = dnnl_primitive_desc_create(&hint, &fdesc, NULL, k->engine, NULL);
+    if (ds == dnnl_unimplemented) goto fail;
+    OT_DNNL_TRY(ds);
+    OT_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&bdesc, alg, &s->src_md, &s->dst_md, strides, kernel, dil, pad_l,
+                                                   pad_r));
+    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
+    ds = dnnl_primitive_desc_create(&s->fwd_pd, &bdesc, attr, k->engine, hint);
+    if (ds == dnnl_unimplemented) {
+        s->fwd_pd = NULL;
+        goto fail;
+    }
+    OT_DNNL_TRY(ds);
+    OT_DNNL_TRY(dnnl_primitive_create(&s->fwd, s->fwd_pd));
+    OT_DNNL_TRY(dnnl_memory_create(&s->src, &s->src_md, k->engine, DNNL_MEMORY_NONE));
+    OT_DNNL_TRY(dnnl_memory_create(&s->dst, &s->dst_md, k->engine, DNNL_MEMORY_NONE));
+    OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->scratch, s->fwd_pd, k->engine));
+    s->use_dnnl = true;
+fail:
+    if (hint) dnnl_primitive_desc_destroy(hint);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+/* The state's primitive fields hold the backward one here (src = diff_src
+ * = dX, dst = diff_dst = dY). */
+static ot_status_t *pool_grad_setup(ot_kernel_t *k) {
+    ot_status_t *st = NULL;
+    ot_shape_t y;
+    pool_state_t *s = calloc(1, sizeof *s);
+    if (!s) return OT_NODE_ERROR(k->node, OT_ERR_NO_MEMORY, "%s", "out of memory");
+    k->state = s;
+    ot_tensor_t x = {k->inputs[0]->dtype, k->outputs[0]->shape, NULL};
+    if ((st = pool_check(k->node, &x, false, &s->g, &y))) goto fail;
+    s->kind = pool_kind_of(k->node);
+    s->planes = x.shape.dims[0] * x.shape.dims[1];
+    s->include_pad = s->kind == POOL_AVG && ot_attr_int(k->node, "count_include_pad", 0) == 1;
+    s->col_major = s->kind == POOL_MAX && ot_attr_int(k->node, "storage_order", 0) == 1;
+    if (ot_shape_numel(&y) != ot_shape_numel(&k->inputs[0]->shape)) {
+        st = OT_KERNEL_ERROR(k, "%s", "dY is not the pooled shape of X_shape");
+        goto fail;
+    }
+    bool dnnl_ok = s->kind == POOL_AVG && x.dtype == OT_DTYPE_FLOAT;
+    for (int d = 0; d < s->g.nsp; d++)
+        if (s->include_pad && s->g.pad_r_eff[d] > s->g.pad_r[d]) dnnl_ok = false; /* as in the forward */
+    if (dnnl_ok && (st = pool_grad_setup_dnnl(k, s))) goto fail;
+    return NULL;
+fail:
+    pool_release(k);
+    return st;
+}
+
+/* Scatter dY to the argmax cells; Indices must stay in their own (n, c)
+ * plane (checked: planes are processed in parallel). Returns the first
+ * offending position, or -1. */
+#define MAXPOOL_GRAD_REF(T)                                                                                        \
+    static int64_t maxpool_grad_ref_##T(const pool_state_t *s, const T *dy, const int64_t *idx, T *dx) {          \
+        pgeom3_t q = pgeom3_of(&s->g);                                                                             \
+        int64_t in_sp = q.in[0] * q.in[1] * q.in[2], out_sp = q.out[0] * q.out[1] * q.out[2], bad = -1;           \
+        _Pragma("omp parallel for if (s->planes * in_sp > 65536)") for (int64_t p = 0; p < s->planes; p++) {      \
+            T *dxp = dx + p * in_sp;                                                                               \
+            for (int64_t i = 0; i < in_sp; i++) dxp[i] = 0;                                                        \
+            for (int64_t o = p * out_sp; o < (p + 1) * out_sp; o++) {                                              \
+                int64_t r = idx[o] - p * in_sp;                                                                    \
+                if (idx[o] == -1) continue; /* a window of padding only */                                        \
+                if (r < 0 || r >= in_sp) {                                                                         \
+                    _Pragma("omp critical") bad = bad < 0 || o < bad ? o : bad;                                    \
+                    continue;                                                                                      \
+                }                                                                                                  \
+                if (s->col_major) {                                                                                \
+                    int64_t i0 = r % q.in[0], i1 = (r / q.in[0]) % q.in[1], i2 = r / (q.in[0] * q.in[1]);          \
+                    r = (i0 * q.in[1] + i1) * q.in[2] + i2;                                                        \
+                }                                                                                                  \
+                dxp[r] += dy[o];                                                                                   \
+            }                                                                                                      \
+        }                                                                                                          \
+        return bad;                                                                                                \
+    }
+MAXPOOL_GRAD_REF(float)
+MAXPOOL_GRAD_REF(double)
+
+/* Each dY spread over its window's counted cells (the forward's count). */
+#define AVGPOOL_GRAD_REF(T)                                                                                        \
+    static void avgpool_grad_ref_##T(const pool_state_t *s, const T *dy, T *dx) {                                  \
+        pgeom3_t q = pgeom3_of(&s->g);                                                                             \
+        int64_t in_sp = q.in[0] * q.in[1] * q.in[2], out_sp = q.out[0] * q.out[1] * q.out[2];                      \
+        _Pragma("omp parallel for if (s->planes * in_sp > 65536)") for (int64_t p = 0; p < s->planes; p++) {      \
+            T *dxp = dx + p * in_sp;                                                                               \
+            for (int64_t i = 0; i < in_sp; i++) dxp[i] = 0;                                                        \
+            for (int64_t o0 = 0; o0 < q.out[0]; o0++)                                                              \
+                for (int64_t o1 = 0; o1 < q.out[1]; o1++)                                                          \
+                    for (int64_t o2 = 0; o2 < q.out[2]; o2++) {                                                    \
+                        int64_t st0 = o0 * q.s[0] - q.pl[0], st1 = o1 * q.s[1] - q.pl[1], st2 = o2 * q.s[2] - q.pl[2]; \
+                        int64_t cnt = s->include_pad                                                               \
+                                          ? taps_inside(st0, q.k[0], q.d[0], -q.pl[0], q.in[0] + q.pr[0]) *        \
+                                                taps_inside(st1, q.k[1], q.d[1], -q.pl[1], q.in[1] + q.pr[1]) *    \
+                                                taps_inside(st2, q.k[2], q.d[2], -q.pl[2], q.in[2] + q.pr[2])      \
+                                          : taps_inside(st0, q.k[0], q.d[0], 0, q.in[0]) *                         \
+                                                taps_inside(st1, q.k[1], q.d[1], 0, q.in[1]) *                     \
+                                                taps_inside(st2, q.k[2], q.d[2], 0, q.in[2]);                      \
+                        if (cnt == 0) continue;                                                                    \
+                        T v = (T)((double)dy[p * out_sp + (o0 * q.out[1] + o1) * q.out[2] + o2] / (double)cnt);   \
+                        for (int64_t k0 = 0; k0 < q.k[0]; k0++) {                                                  \
+                            int64_t i0 = st0 + k0 * q.d[0];                                                        \
+                            if (i0 < 0 || i0 >= q.in[0]) continue;                                                 \
+                            for (int64_t k1 = 0; k1 < q.k[1]; k1++) {                                              \
+                                int64_t i1 = st1 + k1 * q.d[1];                                                    \
+                                if (i1 < 0 || i1 >= q.in[1]) continue;                                             \
+                                for (int64_t k2 = 0; k2 < q.k[2]; k2++) {                                          \
+                                    int64_t i2 = st2 + k2 * q.d[2];                                                \
+                                    if (i2 < 0 || i2 >= q.in[2]) continue;                                         \
+                                    dxp[(i0 * q.in[1] + i1) * q.in[2] + i2] += v;                                  \
+                                }                                                                                  \
+                            }                                                                                      \
+                        }                                                                                          \
+                    }                                                                                              \
+        }                                                                                                          \
+    }
+AVGPOOL_GRAD_REF(float)
+AVGPOOL_GRAD_REF(double)
+
+#define GAP_GRAD_REF(T)                                                                                            \
+    static void gap_grad_ref_##T(const pool_state_t *s, const T *dy, T *dx) {                                      \
+        pgeom3_t q = pgeom3_of(&s->g);                                                                             \
+        int64_t in_sp = q.in[0] * q.in[1] * q.in[2];                                                               \
+        _Pragma("omp parallel for if (s->planes * in_sp > 65536)") for (int64_t p = 0; p < s->planes; p++) {      \
+            T v = (T)((double)dy[p] / (double)in_sp);                                                              \
+            for (int64_t i = 0; i < in_sp; i++) dx[p * in_sp + i] = v;                                             \
+        }                                                                                                          \
+    }
+GAP_GRAD_REF(float)
+GAP_GRAD_REF(double)
+
+static ot_status_t *pool_grad_run(ot_kernel_t *k) {
+    ot_status_t *st = NULL;
+    pool_state_t *s = k->state;
+    const void *dy = k->inputs[0]->data;
+    void *dx = k->outputs[0]->data;
+    bool f32 = k->inputs[0]->dtype == OT_DTYPE_FLOAT;
+    if (s->use_dnnl) {
+        dnnl_stream_t stream = k->stream;
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dst, (void *)dy));
+        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->src, dx));
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, s->dst}, {DNNL_ARG_DIFF_SRC, s->src}};
+        int nargs = 2;
+        if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
+        OT_DNNL_TRY(dnnl_primitive_execute(s->fwd, stream, nargs, args));
+        OT_DNNL_TRY(dnnl_stream_wait(stream));
+        return NULL;
+    }
+    switch (s->kind) {
+    case POOL_MAX: {
+        const int64_t *idx = k->inputs[1]->data;
+        int64_t bad = f32 ? maxpool_grad_ref_float(s, dy, idx, dx) : maxpool_grad_ref_double(s, dy, idx, dx);
+        if (bad >= 0)
+            return OT_NODE_ERROR(k->node, OT_ERR_INVALID_ARGUMENT,
+                                 "Indices[%" PRId64 "] = %" PRId64 " is outside its (n, c) plane of X", bad, idx[bad]);
+        break;
+    }
+    case POOL_AVG:
+        if (f32) avgpool_grad_ref_float(s, dy, dx);
+        else avgpool_grad_ref_double(s, dy, dx);
+        break;
+    default:
+        if (f32) gap_grad_ref_float(s, dy, dx);
+        else gap_grad_ref_double(s, dy, dx);
+        break;
+    }
+fail:
+    return st;
+}
+
+#define POOL_GRAD_RECORD(sym, dom, type, nin, attr_table, fl, formula)                                           \
+    const ot_op_def_t sym = {                                                                                      \
+        .abi_version = OT_PLUGIN_ABI_VERSION,                                                                      \
+        .domain = dom,                                                                                             \
+        .op_type = type,                                                                                           \
+        .since_version = 1,                                                                                        \
+        .min_inputs = nin - 1, .max_inputs = nin,                                                                  \
+        .min_outputs = 1, .max_outputs = 1,                                                                        \
+        .attrs = attr_table,                                                                                       \
+        .flags = fl,                                                                                               \
+        .infer = pool_grad_infer,                                                                                  \
+        .setup = pool_grad_setup,                                                                                  \
+        .run = pool_grad_run,                                                                                      \
+        .release = pool_release,                                                                                   \
+        .doc = formula,                                                                                            \
+    };
+
+POOL_GRAD_RECORD(ot_op_ms_MaxPoolGrad_1, "com.microsoft", "MaxPoolGrad", 3, maxpool10_attrs, 0,
+                 "dX = 0; dX[Indices[i]] += dY[i] (ONNX Runtime MaxPoolGrad; input 2 X_shape is ours)")
+POOL_GRAD_RECORD(ot_op_ms_AveragePoolGrad_1, "com.microsoft", "AveragePoolGrad", 2, avgpool10_attrs, OT_OP_ONEDNN,
+                 "dX: each dY spread evenly over its window's counted cells (ONNX Runtime AveragePoolGrad; input 1 "
+                 "X_shape is ours)")
+POOL_GRAD_RECORD(ot_op_ot_GlobalAveragePoolGrad_1, OT_DOMAIN, "GlobalAveragePoolGrad", 2, NULL, 0,
+                 "dX[n,c,...] = dY[n,c] / (D1*...*Dn)")

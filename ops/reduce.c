@@ -1,7 +1,9 @@
 /* ops/reduce.c: reductions over `axes` (ONNX ReduceSum-1/11/13,
- * ReduceMean-1/11/13):
+ * ReduceMean-1/11/13, ReduceMax-1/11/13, ReduceMin-1/11/13):
  *   ReduceSum:  y = sum of x over axes
  *   ReduceMean: y = (sum of x over axes) / (number of reduced elements)
+ *   ReduceMax / ReduceMin: y = max / min of x over axes (NaN propagates;
+ *   an empty window gives -inf / +inf, the integer type's min / max)
  * keepdims (default 1) keeps reduced axes as size 1, else drops them; no or
  * empty axes reduce everything. Axes are the `axes` attribute, except from
  * ReduceSum-13 on, where they are the optional int64 input 1 and
@@ -14,9 +16,10 @@
  * lines (mind where its axes became an input: opset 18 for most). */
 #include "ops/dnnl_util.h"
 
+#include <math.h>
 #include <stdlib.h>
 
-typedef enum reduce_kind { REDUCE_SUM, REDUCE_MEAN } reduce_kind_t;
+typedef enum reduce_kind { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX, REDUCE_MIN } reduce_kind_t;
 
 typedef struct reduce_op_info {
     const char *op_type;
@@ -28,6 +31,8 @@ typedef struct reduce_op_info {
 static const reduce_op_info_t reduce_ops[] = {
     {"ReduceSum", REDUCE_SUM, 13, dnnl_reduction_sum},
     {"ReduceMean", REDUCE_MEAN, 18, dnnl_reduction_mean},
+    {"ReduceMax", REDUCE_MAX, 18, dnnl_reduction_max},
+    {"ReduceMin", REDUCE_MIN, 18, dnnl_reduction_min},
 };
 
 static const reduce_op_info_t *reduce_info(const ot_node_info_t *node) {
@@ -252,22 +257,23 @@ fail:
 /* Per-kind math: floating types accumulate in double, integers in int64
  * (added as unsigned: wraps instead of overflowing). */
 static inline double reduce_init_f(reduce_kind_t kind) {
-    (void)kind;
-    return 0.0;
+    return kind == REDUCE_MAX ? -INFINITY : kind == REDUCE_MIN ? INFINITY : 0.0;
 }
 static inline double reduce_step_f(reduce_kind_t kind, double acc, double v) {
-    (void)kind;
+    /* max/min: a NaN in x sticks (v != v takes it, and no v > NaN) */
+    if (kind == REDUCE_MAX) return v > acc || v != v ? v : acc;
+    if (kind == REDUCE_MIN) return v < acc || v != v ? v : acc;
     return acc + v; /* SUM, MEAN */
 }
 static inline double reduce_final_f(reduce_kind_t kind, double acc, int64_t count) {
     return kind == REDUCE_MEAN ? acc / (double)count : acc;
 }
 static inline int64_t reduce_init_i(reduce_kind_t kind) {
-    (void)kind;
-    return 0;
+    return kind == REDUCE_MAX ? INT64_MIN : kind == REDUCE_MIN ? INT64_MAX : 0;
 }
 static inline int64_t reduce_step_i(reduce_kind_t kind, int64_t acc, int64_t v) {
-    (void)kind;
+    if (kind == REDUCE_MAX) return v > acc ? v : acc;
+    if (kind == REDUCE_MIN) return v < acc ? v : acc;
     return (int64_t)((uint64_t)acc + (uint64_t)v); /* SUM, MEAN */
 }
 static inline int64_t reduce_final_i(reduce_kind_t kind, int64_t acc, int64_t count) {
@@ -400,6 +406,15 @@ static ot_status_t *reduce_gradient(ot_grad_ctx_t *ctx) {
                              "gradient needs constant axes and, with keepdims=0, a known input rank");
     int64_t axes[OT_MAX_RANK];
     int n_axes = 0;
+    if (info->kind == REDUCE_MAX || info->kind == REDUCE_MIN) {
+        if (x->shape.rank < 0)
+            return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED, "gradient needs the input rank at load time");
+        for (int d = 0; d < x->shape.rank; d++)
+            if (ra.mask[d]) axes[n_axes++] = d;
+        ot_attr_t a = {.name = "axes", .type = OT_ATTR_INTS, .n = n_axes, .ints = axes};
+        int in[3] = {ctx->doutputs[0], ctx->inputs[0], ctx->outputs[0]};
+        return ot_grad_emit(ctx, OT_DOMAIN, "ReduceMinMaxGrad", 3, in, 1, &ctx->dinputs[0], 1, &a);
+    }
     for (int d = 0; !keepdims && !ra.noop && d < x->shape.rank; d++)
         if (ra.mask[d]) axes[n_axes++] = d;
     ot_attr_t attrs[2] = {
@@ -439,3 +454,136 @@ REDUCE_RECORD(ReduceSum, 13, reduce_attrs_axes_input, 2, "y = sum of x over axes
 REDUCE_RECORD(ReduceMean, 1, reduce_attrs_axes_attr, 1, "y = mean of x over axes")
 REDUCE_RECORD(ReduceMean, 11, reduce_attrs_axes_attr, 1, "y = mean of x over axes")
 REDUCE_RECORD(ReduceMean, 13, reduce_attrs_axes_attr, 1, "y = mean of x over axes")
+/* ReduceMax/Min-12 only add (u)int8 and -13 bfloat16: 11's record serves 12. */
+REDUCE_RECORD(ReduceMax, 1, reduce_attrs_axes_attr, 1, "y = max of x over axes")
+REDUCE_RECORD(ReduceMax, 11, reduce_attrs_axes_attr, 1, "y = max of x over axes")
+REDUCE_RECORD(ReduceMax, 13, reduce_attrs_axes_attr, 1, "y = max of x over axes")
+REDUCE_RECORD(ReduceMin, 1, reduce_attrs_axes_attr, 1, "y = min of x over axes")
+REDUCE_RECORD(ReduceMin, 11, reduce_attrs_axes_attr, 1, "y = min of x over axes")
+REDUCE_RECORD(ReduceMin, 13, reduce_attrs_axes_attr, 1, "y = min of x over axes")
+
+/* ---- ai.onnxtrain::ReduceMinMaxGrad(dY, X, Y; axes) ------------------------
+ * The gradient of ReduceMax / ReduceMin: the reduced axes `axes` (all
+ * listed, non-negative) of X (rank r) map each x to its window's y and dy
+ * (Y and dY in the keepdims layout or without: the same bytes), and
+ *   dX = x == y ? dy / (number of x in the window equal to y) : 0,
+ * i.e. ties share the gradient evenly, as torch.amax / amin backward do
+ * (torch.max(dim) instead gives it all to one index). */
+static const ot_attr_spec_t minmax_grad_attrs[] = {
+    {"axes", OT_ATTR_INTS, true},
+    {NULL, OT_ATTR_UNDEFINED, false},
+};
+
+static ot_status_t *minmax_grad_infer(ot_infer_ctx_t *ctx) {
+    const ot_tensor_t *dy = ctx->inputs[0], *x = ctx->inputs[1], *y = ctx->inputs[2];
+    if (dy->dtype != x->dtype || y->dtype != x->dtype || (x->dtype != OT_DTYPE_FLOAT && x->dtype != OT_DTYPE_DOUBLE))
+        return OT_INFER_ERROR(ctx, "dY (%s), X (%s) and Y (%s) must share a float dtype", ot_dtype_name(dy->dtype),
+                              ot_dtype_name(x->dtype), ot_dtype_name(y->dtype));
+    const int64_t *axes = NULL;
+    int64_t n = ot_attr_ints(ctx->node, "axes", &axes);
+    for (int64_t i = 0; x->shape.rank >= 0 && i < n; i++)
+        if (axes[i] < 0 || axes[i] >= x->shape.rank)
+            return OT_INFER_ERROR(ctx, "axis %lld out of range for rank %d", (long long)axes[i], x->shape.rank);
+    ctx->outputs[0]->dtype = x->dtype;
+    ctx->outputs[0]->shape = x->shape;
+    return NULL;
+}
+
+typedef struct minmax_grad_state {
+    int rank;
+    int64_t dims[OT_MAX_RANK], ostr[OT_MAX_RANK]; /* X's dims; Y strides seen from X (0 on reduced axes) */
+    int64_t n, out_n;
+    int64_t *count; /* (out_n): ties per window, rebuilt every run */
+} minmax_grad_state_t;
+
+static void minmax_grad_release(ot_kernel_t *k) {
+    minmax_grad_state_t *s = k->state;
+    if (!s) return;
+    free(s->count);
+    free(s);
+    k->state = NULL;
+}
+
+static ot_status_t *minmax_grad_setup(ot_kernel_t *k) {
+    const ot_shape_t *xs = &k->inputs[1]->shape;
+    minmax_grad_state_t *s = calloc(1, sizeof *s);
+    if (!s) return OT_NODE_ERROR(k->node, OT_ERR_NO_MEMORY, "out of memory (%zu bytes)", sizeof *s);
+    k->state = s;
+    bool mask[OT_MAX_RANK] = {false};
+    const int64_t *axes = NULL;
+    int64_t na = ot_attr_ints(k->node, "axes", &axes);
+    for (int64_t i = 0; i < na; i++) mask[axes[i]] = true;
+    ot_shape_t ks = *xs; /* the keepdims shape of Y */
+    for (int d = 0; d < xs->rank; d++)
+        if (mask[d]) ks.dims[d] = 1;
+    s->rank = xs->rank;
+    ot_shape_strides(&ks, s->ostr);
+    for (int d = 0; d < xs->rank; d++) {
+        s->dims[d] = xs->dims[d];
+        if (mask[d]) s->ostr[d] = 0;
+    }
+    s->n = ot_shape_numel(xs);
+    s->out_n = ot_shape_numel(&ks);
+    if (ot_shape_numel(&k->inputs[0]->shape) != s->out_n || ot_shape_numel(&k->inputs[2]->shape) != s->out_n) {
+        char a[128], b[128], c[128];
+        return OT_NODE_ERROR(k->node, OT_ERR_INVALID_MODEL, "dY %s and Y %s do not match X %s reduced over axes",
+                             ot_shape_str(&k->inputs[0]->shape, a, sizeof a),
+                             ot_shape_str(&k->inputs[2]->shape, b, sizeof b), ot_shape_str(xs, c, sizeof c));
+    }
+    s->count = malloc((size_t)(s->out_n > 0 ? s->out_n : 1) * sizeof *s->count);
+    if (!s->count) return OT_NODE_ERROR(k->node, OT_ERR_NO_MEMORY, "out of memory (%lld windows)", (long long)s->out_n);
+    return NULL;
+}
+
+/* Y index of flat X index i. */
+static inline int64_t minmax_out_index(const minmax_grad_state_t *s, int64_t i) {
+    int64_t o = 0;
+    for (int d = s->rank - 1; d >= 0; d--) {
+        o += (i % s->dims[d]) * s->ostr[d];
+        i /= s->dims[d];
+    }
+    return o;
+}
+
+/* Two passes over X: count the ties of each window (serial: windows
+ * overlap in memory order), then share dY among them (parallel). */
+#define MINMAX_GRAD(T)                                                                             \
+    static void minmax_grad_##T(minmax_grad_state_t *s, const T *dy, const T *x, const T *y, T *dx) { \
+        int64_t n = s->n;                                                                          \
+        memset(s->count, 0, (size_t)s->out_n * sizeof *s->count);                                  \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            int64_t o = minmax_out_index(s, i);                                                    \
+            s->count[o] += x[i] == y[o];                                                           \
+        }                                                                                          \
+        _Pragma("omp parallel for if (n > 65536)") for (int64_t i = 0; i < n; i++) {               \
+            int64_t o = minmax_out_index(s, i);                                                    \
+            dx[i] = x[i] == y[o] ? (T)(dy[o] / (T)s->count[o]) : (T)0;                             \
+        }                                                                                          \
+    }
+MINMAX_GRAD(float)
+MINMAX_GRAD(double)
+
+static ot_status_t *minmax_grad_run(ot_kernel_t *k) {
+    minmax_grad_state_t *s = k->state;
+    if (s->n == 0) return NULL;
+    if (k->inputs[1]->dtype == OT_DTYPE_FLOAT)
+        minmax_grad_float(s, k->inputs[0]->data, k->inputs[1]->data, k->inputs[2]->data, k->outputs[0]->data);
+    else
+        minmax_grad_double(s, k->inputs[0]->data, k->inputs[1]->data, k->inputs[2]->data, k->outputs[0]->data);
+    return NULL;
+}
+
+const ot_op_def_t ot_op_ot_ReduceMinMaxGrad_1 = {
+    .abi_version = OT_PLUGIN_ABI_VERSION,
+    .domain = OT_DOMAIN,
+    .op_type = "ReduceMinMaxGrad",
+    .since_version = 1,
+    .min_inputs = 3, .max_inputs = 3,
+    .min_outputs = 1, .max_outputs = 1,
+    .attrs = minmax_grad_attrs,
+    .infer = minmax_grad_infer,
+    .setup = minmax_grad_setup,
+    .run = minmax_grad_run,
+    .release = minmax_grad_release,
+    .doc = "dX = (X == Y) * dY / (ties in the window), Y = ReduceMax/Min(X) over axes",
+};

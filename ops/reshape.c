@@ -6,7 +6,8 @@
  *                   where it means an explicit zero-size dim.
  *
  * Output 0 aliases input 0 (OT_OP_ALIAS_INPUT0); run() only copies when the
- * executor gave it a separate buffer. Reshape-1 (shape as an attribute)
+ * executor gave it a separate buffer. Gradient: dX = Reshape(dY, Shape(X))
+ * (ot_grad_view_back in shape_util.h). Reshape-1 (shape as an attribute)
  * predates opset 7 and is not registered. */
 #include "ops/shape_util.h"
 
@@ -118,6 +119,7 @@ static ot_status_t *reshape_run(ot_kernel_t *k) {
         .flags = OT_OP_ALIAS_INPUT0,                                                                       \
         .infer = reshape_infer,                                                                            \
         .run = reshape_run,                                                                                \
+        .gradient = ot_grad_view_back,                                                                     \
         .doc = "reshaped = data viewed with dims from `shape` (-1 inferred, 0 copies unless allowzero)", \
     };
 

@@ -102,4 +102,19 @@ static inline ot_status_t *ot_check_movable_dtype(const ot_node_info_t *node, ot
     return NULL;
 }
 
+/* Gradient of the view ops (Reshape, Flatten, Squeeze, Unsqueeze): the
+ * same bytes viewed back, dX = Reshape(dY, Shape(X)). From opset 14 on,
+ * allowzero = 1 keeps zero-size dims literal; before, Reshape-5 copies a
+ * 0 from dY's dim, which matters only for empty tensors. Shape(X) folds to
+ * a constant at plan time, so X itself is not kept alive. */
+static inline ot_status_t *ot_grad_view_back(ot_grad_ctx_t *ctx) {
+    if (!ctx->needs[0] || ctx->doutputs[0] < 0) return NULL;
+    int shape;
+    ot_status_t *st = ot_grad_emit(ctx, "", "Shape", 1, &ctx->inputs[0], 1, &shape, 0, NULL);
+    if (st) return st;
+    int in[2] = {ctx->doutputs[0], shape};
+    ot_attr_t allowzero = {.name = "allowzero", .type = OT_ATTR_INT, .i = 1};
+    return ot_grad_emit(ctx, "", "Reshape", 2, in, 1, &ctx->dinputs[0], ctx->node->opset >= 14 ? 1 : 0, &allowzero);
+}
+
 #endif

@@ -7,7 +7,8 @@
  *
  * Versions: 1 takes `axes` as an attribute, 11 adds negative axes, 13 moves
  * `axes` to an (optional for Squeeze) int64 input. Output 0 aliases input 0;
- * run() copies only when not aliased. */
+ * run() copies only when not aliased. Gradient of both: dX = Reshape(dY,
+ * Shape(X)) (ot_grad_view_back in shape_util.h). */
 #include "ops/shape_util.h"
 
 #include <inttypes.h>
@@ -164,6 +165,7 @@ static ot_status_t *view_run(ot_kernel_t *k) {
         .flags = OT_OP_ALIAS_INPUT0,                                \
         .infer = infer_fn,                                          \
         .run = view_run,                                            \
+        .gradient = ot_grad_view_back,                              \
         .doc = text,                                                \
     };
 

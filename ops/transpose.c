@@ -10,7 +10,9 @@
  * are copied whole with memcpy) or the data moves through 32x32 tiles of
  * the two axes that are contiguous on either side (blocked 2D transpose,
  * batched over the other axes). Not a oneDNN reorder: this works for every
- * dtype and needs no primitive per shape. */
+ * dtype and needs no primitive per shape.
+ *
+ * Gradient: dX = Transpose(dY, perm^-1) (the reversal is its own inverse). */
 #include "ops/shape_util.h"
 
 #include <inttypes.h>
@@ -214,6 +216,18 @@ static ot_status_t *transpose_run(ot_kernel_t *k) {
     return NULL;
 }
 
+static ot_status_t *transpose_gradient(ot_grad_ctx_t *ctx) {
+    if (!ctx->needs[0] || ctx->doutputs[0] < 0) return NULL;
+    const int64_t *p = NULL;
+    int64_t n = ot_attr_ints(ctx->node, "perm", &p);
+    if (n < 0) return ot_grad_emit(ctx, "", "Transpose", 1, &ctx->doutputs[0], 1, &ctx->dinputs[0], 0, NULL);
+    int64_t inv[OT_MAX_RANK];
+    OT_ASSERT(n <= OT_MAX_RANK && "perm checked in infer");
+    for (int64_t i = 0; i < n; i++) inv[p[i]] = i;
+    ot_attr_t attr = {.name = "perm", .type = OT_ATTR_INTS, .n = n, .ints = inv};
+    return ot_grad_emit(ctx, "", "Transpose", 1, &ctx->doutputs[0], 1, &ctx->dinputs[0], 1, &attr);
+}
+
 #define TRANSPOSE_RECORD(ver)                                              \
     const ot_op_def_t ot_op_Transpose_##ver = {                           \
         .abi_version = OT_PLUGIN_ABI_VERSION,                             \
@@ -225,6 +239,7 @@ static ot_status_t *transpose_run(ot_kernel_t *k) {
         .attrs = transpose_attrs,                                         \
         .infer = transpose_infer,                                         \
         .run = transpose_run,                                             \
+        .gradient = transpose_gradient,                                   \
         .doc = "output dims[j] = input dims[perm[j]] (perm defaults to reversed)", \
     };
 

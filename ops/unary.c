@@ -17,8 +17,14 @@
  * no implementation, setup falls back to the loops.
  * Types: float, double; Neg also int8/16/32/64 (wrapping: -INT_MIN is
  * INT_MIN). Not here: Relu (ops/relu.c), float16/bfloat16.
+ *
+ * Gradients: Sqrt dX = dY / (2Y), Exp dX = dY * Y, Log dX = dY / X,
+ * Neg dX = -dY (composed from Mul/Div/Neg); Sigmoid and Tanh emit ONNX
+ * Runtime's com.microsoft::SigmoidGrad(dY, Y) / TanhGrad(dY, Y), defined
+ * at the end of this file.
  */
 #include "ops/dnnl_util.h"
+#include "ops/grad_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -201,7 +207,44 @@ static ot_status_t *unary_run(ot_kernel_t *k, unop_t op) {
     return NULL;
 }
 
-#define OT_UNARY_RECORD(Op, OPC, since, flags_, doc_)                                         \
+/* ---- gradient rules ------------------------------------------------------
+ * Composed from ops whose signature is stable across opsets, reading the
+ * output where that is cheaper to keep than the input (Sqrt, Exp). */
+
+/* dX = dY / (2 Y) */
+static ot_status_t *sqrt_gradient(ot_grad_ctx_t *ctx) {
+    int two, t;
+    ot_status_t *st = ot_grad_scalar(ctx, ctx->output_types[0]->dtype, 2.0, &two);
+    if (!st) st = ot_grad_op2(ctx, "", "Mul", ctx->outputs[0], two, &t);
+    if (!st) st = ot_grad_op2(ctx, "", "Div", ctx->doutputs[0], t, &ctx->dinputs[0]);
+    return st;
+}
+
+/* dX = dY * Y */
+static ot_status_t *exp_gradient(ot_grad_ctx_t *ctx) {
+    return ot_grad_op2(ctx, "", "Mul", ctx->doutputs[0], ctx->outputs[0], &ctx->dinputs[0]);
+}
+
+/* dX = dY / X */
+static ot_status_t *log_gradient(ot_grad_ctx_t *ctx) {
+    return ot_grad_op2(ctx, "", "Div", ctx->doutputs[0], ctx->inputs[0], &ctx->dinputs[0]);
+}
+
+/* dX = -dY */
+static ot_status_t *neg_gradient(ot_grad_ctx_t *ctx) {
+    return ot_grad_op1(ctx, "", "Neg", ctx->doutputs[0], &ctx->dinputs[0]);
+}
+
+/* ONNX Runtime's SigmoidGrad(dY, Y) and TanhGrad(dY, Y): read the output. */
+static ot_status_t *sigmoid_gradient(ot_grad_ctx_t *ctx) {
+    return ot_grad_op2(ctx, "com.microsoft", "SigmoidGrad", ctx->doutputs[0], ctx->outputs[0], &ctx->dinputs[0]);
+}
+
+static ot_status_t *tanh_gradient(ot_grad_ctx_t *ctx) {
+    return ot_grad_op2(ctx, "com.microsoft", "TanhGrad", ctx->doutputs[0], ctx->outputs[0], &ctx->dinputs[0]);
+}
+
+#define OT_UNARY_RECORD(Op, OPC, since, flags_, grad_fn, doc_)                                \
     static ot_status_t *Op##_infer(ot_infer_ctx_t *ctx) { return unary_infer(ctx, OPC); }     \
     static ot_status_t *Op##_setup(ot_kernel_t *k) { return unary_setup(k, OPC); }            \
     static ot_status_t *Op##_run(ot_kernel_t *k) { return unary_run(k, OPC); }                \
@@ -217,12 +260,91 @@ static ot_status_t *unary_run(ot_kernel_t *k, unop_t op) {
         .setup = Op##_setup,                                                                  \
         .run = Op##_run,                                                                      \
         .release = unary_release,                                                             \
+        .gradient = grad_fn,                                                                  \
         .doc = doc_,                                                                          \
     };
 
-OT_UNARY_RECORD(Sqrt, UNOP_SQRT, 6, OT_OP_ONEDNN, "y = sqrt(x)")
-OT_UNARY_RECORD(Exp, UNOP_EXP, 6, OT_OP_ONEDNN, "y = exp(x)")
-OT_UNARY_RECORD(Log, UNOP_LOG, 6, 0, "y = log(x)")
-OT_UNARY_RECORD(Neg, UNOP_NEG, 6, 0, "y = -x")
-OT_UNARY_RECORD(Sigmoid, UNOP_SIGMOID, 6, OT_OP_ONEDNN, "y = 1 / (1 + exp(-x))")
-OT_UNARY_RECORD(Tanh, UNOP_TANH, 6, OT_OP_ONEDNN, "y = tanh(x)")
+OT_UNARY_RECORD(Sqrt, UNOP_SQRT, 6, OT_OP_ONEDNN, sqrt_gradient, "y = sqrt(x)")
+OT_UNARY_RECORD(Exp, UNOP_EXP, 6, OT_OP_ONEDNN, exp_gradient, "y = exp(x)")
+OT_UNARY_RECORD(Log, UNOP_LOG, 6, 0, log_gradient, "y = log(x)")
+OT_UNARY_RECORD(Neg, UNOP_NEG, 6, 0, neg_gradient, "y = -x")
+OT_UNARY_RECORD(Sigmoid, UNOP_SIGMOID, 6, OT_OP_ONEDNN, sigmoid_gradient, "y = 1 / (1 + exp(-x))")
+OT_UNARY_RECORD(Tanh, UNOP_TANH, 6, OT_OP_ONEDNN, tanh_gradient, "y = tanh(x)")
+
+/* ---- backward ops: com.microsoft::SigmoidGrad / TanhGrad (dY, Y) -> dX ----
+ * ONNX Runtime's definitions: dX = dY * Y * (1 - Y) and dX = dY * (1 - Y^2).
+ * Bandwidth-bound fused loops (a oneDNN eltwise backward would add its
+ * ~3.5 us call overhead and a forward descriptor for nothing). */
+
+typedef enum ygrad { YGRAD_SIGMOID, YGRAD_TANH } ygrad_t;
+
+static ot_status_t *ygrad_infer(ot_infer_ctx_t *ctx) {
+    const ot_tensor_t *dy = ctx->inputs[0], *y = ctx->inputs[1];
+    if (dy->dtype != y->dtype || (dy->dtype != OT_DTYPE_FLOAT && dy->dtype != OT_DTYPE_DOUBLE))
+        return OT_INFER_ERROR(ctx, "dY (%s) and Y (%s) must share a float dtype", ot_dtype_name(dy->dtype),
+                              ot_dtype_name(y->dtype));
+    if (!ctx->outputs[0]) return NULL;
+    ctx->outputs[0]->dtype = dy->dtype;
+    ctx->outputs[0]->shape = dy->shape.rank >= 0 ? dy->shape : y->shape;
+    return NULL;
+}
+
+#define YGRAD_LOOP(T, EXPR)                                                                   \
+    do {                                                                                      \
+        const T *restrict pdy = k->inputs[0]->data, *restrict py = k->inputs[1]->data;        \
+        T *restrict dx = k->outputs[0]->data;                                                 \
+        if (n > UNARY_PARALLEL_MIN) {                                                         \
+            _Pragma("omp parallel for simd") for (int64_t i = 0; i < n; i++) {                \
+                T d = pdy[i], y = py[i];                                                      \
+                dx[i] = (EXPR);                                                               \
+            }                                                                                 \
+        } else {                                                                              \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) {                             \
+                T d = pdy[i], y = py[i];                                                      \
+                dx[i] = (EXPR);                                                               \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
+
+static ot_status_t *ygrad_run(ot_kernel_t *k, ygrad_t op) {
+    if (!k->outputs[0]) return NULL;
+    int64_t n = ot_shape_numel(&k->outputs[0]->shape);
+    if (ot_shape_numel(&k->inputs[0]->shape) != n || ot_shape_numel(&k->inputs[1]->shape) != n)
+        return OT_KERNEL_ERROR(k, "dY and Y differ in size");
+    bool f32 = k->inputs[0]->dtype == OT_DTYPE_FLOAT;
+    if (op == YGRAD_SIGMOID) {
+        if (f32) YGRAD_LOOP(float, d * y * (1.f - y));
+        else YGRAD_LOOP(double, d * y * (1.0 - y));
+    } else {
+        if (f32) YGRAD_LOOP(float, d * (1.f - y * y));
+        else YGRAD_LOOP(double, d * (1.0 - y * y));
+    }
+    return NULL;
+}
+
+static ot_status_t *sigmoid_grad_run(ot_kernel_t *k) { return ygrad_run(k, YGRAD_SIGMOID); }
+static ot_status_t *tanh_grad_run(ot_kernel_t *k) { return ygrad_run(k, YGRAD_TANH); }
+
+const ot_op_def_t ot_op_ms_SigmoidGrad_1 = {
+    .abi_version = OT_PLUGIN_ABI_VERSION,
+    .domain = "com.microsoft",
+    .op_type = "SigmoidGrad",
+    .since_version = 1,
+    .min_inputs = 2, .max_inputs = 2,
+    .min_outputs = 1, .max_outputs = 1,
+    .infer = ygrad_infer,
+    .run = sigmoid_grad_run,
+    .doc = "dX = dY * Y * (1 - Y)",
+};
+
+const ot_op_def_t ot_op_ms_TanhGrad_1 = {
+    .abi_version = OT_PLUGIN_ABI_VERSION,
+    .domain = "com.microsoft",
+    .op_type = "TanhGrad",
+    .since_version = 1,
+    .min_inputs = 2, .max_inputs = 2,
+    .min_outputs = 1, .max_outputs = 1,
+    .infer = ygrad_infer,
+    .run = tanh_grad_run,
+    .doc = "dX = dY * (1 - Y^2)",
+};

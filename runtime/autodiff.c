@@ -68,6 +68,32 @@ ot_status_t *ot_grad_constant(ot_grad_ctx_t *ctx, const ot_tensor_t *value, int 
     return ot_grad_emit(ctx, "", "Constant", 0, NULL, 1, out, 1, &attr);
 }
 
+ot_status_t *ot_grad_forward_output(ot_grad_ctx_t *ctx, int index, int *out) {
+    struct grad_impl *g = ctx->impl;
+    ot_model_t *m = g->m;
+    ot_node_t *n = &m->graph.nodes[g->fwd_node];
+    if (index < 0 || index >= 64)
+        return ot_node_error(&n->info, OT_ERR_INVALID_ARGUMENT, "autodiff: forward output %d out of range", index);
+    if (index < n->n_outputs && n->outputs[index] >= 0) {
+        *out = n->outputs[index];
+        return NULL;
+    }
+    char base[400];
+    snprintf(base, sizeof base, "%s/output%d", fwd_name(g), index);
+    int v = new_value(g, base);
+    n = &m->graph.nodes[g->fwd_node];
+    int n_out = index + 1 > n->n_outputs ? index + 1 : n->n_outputs;
+    int *outs = v < 0 ? NULL : ot_arena_alloc(m->arena, sizeof(int) * (size_t)n_out);
+    if (!outs) return ot_status_create(OT_ERR_NO_MEMORY, "autodiff: out of memory");
+    for (int o = 0; o < n_out; o++) outs[o] = o < n->n_outputs ? n->outputs[o] : -1;
+    outs[index] = v;
+    n->outputs = outs; /* the old array stays in the arena */
+    n->n_outputs = n_out;
+    m->graph.values[v].producer = g->fwd_node; /* validation links it again */
+    *out = v;
+    return NULL;
+}
+
 /* ones or zeros shaped like value v */
 static ot_status_t *fill_like(ot_grad_ctx_t *ctx, int v, double fill, int *out) {
     const ot_value_t *val = &((struct grad_impl *)ctx->impl)->m->graph.values[v];

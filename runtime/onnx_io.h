@@ -37,6 +37,17 @@ ot_status_t *ot_tensor_from_proto(const Onnx__TensorProto *tp, const char *what,
 void ot_tensor_to_proto(const ot_tensor_t *t, const char *name, const char *doc_string, int64_t *dims,
                         Onnx__TensorProto *tp);
 
+/* dims -> shape and byte size of a `dt` tensor: dims non-negative, rank
+ * at most OT_MAX_RANK (else UNSUPPORTED), byte size within int64/size_t
+ * (zero-size tensors included). `what` prefixes the message. */
+ot_status_t *ot_dims_check(const int64_t *dims, size_t n, ot_dtype_t dt, const char *what, ot_shape_t *shape,
+                           size_t *nbytes);
+
+/* Parses a whole .npy file held in memory (v1-v3, little-endian, C order)
+ * into a new tensor owned by the caller. `path` names it in messages
+ * ("npy '<path>': ..."). The one .npy parser (.npy files and .npz members). */
+ot_status_t *ot_npy_parse(const uint8_t *buf, size_t len, const char *path, ot_tensor_t **out);
+
 /* Reads a whole regular file into a malloc()ed buffer (owned by caller). */
 ot_status_t *ot_file_read(const char *path, uint8_t **buf, size_t *len);
 /* Writes `path` atomically: a temp file in the same folder, fsync, rename,

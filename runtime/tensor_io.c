@@ -80,8 +80,8 @@ static ot_status_t *check_dtype(bool has, int32_t dt, const char *what, ot_dtype
 /* dims -> shape and byte size. The product of the non-zero dims times the
  * element size must fit in int64 (and size_t), so strides computed later
  * cannot overflow even for zero-size tensors. */
-static ot_status_t *check_dims(const int64_t *dims, size_t n, ot_dtype_t dt, const char *what, ot_shape_t *shape,
-                               size_t *nbytes) {
+ot_status_t *ot_dims_check(const int64_t *dims, size_t n, ot_dtype_t dt, const char *what, ot_shape_t *shape,
+                          size_t *nbytes) {
     char buf[256];
     if (n > OT_MAX_RANK)
         return ot_status_create(OT_ERR_UNSUPPORTED, "%s: rank %zu exceeds the maximum rank %d", what, n, OT_MAX_RANK);
@@ -332,7 +332,7 @@ ot_status_t *ot_tensor_from_proto(const Onnx__TensorProto *tp, const char *what,
     size_t nbytes = 0;
     ot_status_t *st = check_dtype(tp->has_data_type, tp->data_type, what, &hdr.dtype);
     if (st) return st;
-    if ((st = check_dims(tp->dims, tp->n_dims, hdr.dtype, what, &hdr.shape, &nbytes))) return st;
+    if ((st = ot_dims_check(tp->dims, tp->n_dims, hdr.dtype, what, &hdr.shape, &nbytes))) return st;
     if (tp->segment)
         return ot_status_create(OT_ERR_UNSUPPORTED, "%s: segmented tensors (segment field) are not supported", what);
     const char *dims = ot_dims_str(tp->dims, tp->n_dims, buf, sizeof buf);
@@ -535,7 +535,9 @@ static ot_status_t *npy_dtype(const char *descr, const char *path, ot_dtype_t *o
     return ot_status_create(OT_ERR_UNSUPPORTED, "npy '%s': dtype '%s' is not supported", path, descr);
 }
 
-static ot_status_t *npy_load(const uint8_t *buf, size_t len, const char *path, ot_tensor_t **out) {
+ot_status_t *ot_npy_parse(const uint8_t *buf, size_t len, const char *path, ot_tensor_t **out) {
+    if (len < 6 || memcmp(buf, "\x93NUMPY", 6) != 0)
+        return ot_status_create(OT_ERR_INVALID_MODEL, "npy '%s': not a .npy file (no \\x93NUMPY magic)", path);
     if (len < 10) return ot_status_create(OT_ERR_INVALID_MODEL, "npy '%s': truncated header", path);
     int major = buf[6], minor = buf[7];
     size_t hlen, hstart;
@@ -569,7 +571,7 @@ static ot_status_t *npy_load(const uint8_t *buf, size_t len, const char *path, o
     ot_label(what, sizeof what, "npy '%s'", path);
     ot_shape_t shape;
     size_t nbytes;
-    if ((st = check_dims(hd.dims, hd.rank, dt, what, &shape, &nbytes))) return st;
+    if ((st = ot_dims_check(hd.dims, hd.rank, dt, what, &shape, &nbytes))) return st;
     size_t have = len - hstart - hlen;
     if (have != nbytes) {
         char dbuf[256];
@@ -606,7 +608,7 @@ ot_status_t *ot_tensor_load(const char *path, ot_tensor_t **out) {
     ot_status_t *st = ot_file_read(path, &buf, &len);
     if (st) return st;
     if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) {
-        st = npy_load(buf, len, path, out);
+        st = ot_npy_parse(buf, len, path, out);
         free(buf);
         return st;
     }

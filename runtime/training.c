@@ -22,6 +22,7 @@
 
 #include "runtime/onnx_io.h"
 #include "ops/op_util.h"
+#include "runtime/name_map.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ typedef struct stage {
     const char **output_names;
     int n_updates;
     int *update_output, *update_state; /* model output index -> state index */
+    bool ran;          /* outputs hold the latest run's values */
 } stage_t;
 
 struct ot_training_session {
@@ -52,7 +54,14 @@ struct ot_training_session {
     stage_t *init;      /* one per TrainingInfoProto; model NULL without initialization */
     const stage_t *last; /* the stage whose outputs ot_training_session_output reads */
     int64_t steps;
+    bool initialized;    /* the state holds initialization results (or a checkpoint's) */
+    int n_feeds;         /* graph inputs of the algorithm stages that are not state, unique by name */
+    const char **feed_names;
+    const ot_tensor_t **feed_types;
 };
+
+/* Metadata a saved checkpoint carries so loading it does not initialize again. */
+#define INITIALIZED_KEY "onnxtrain.initialized"
 
 static ot_status_t *oom(void) { return ot_status_create(OT_ERR_NO_MEMORY, "training: out of memory"); }
 
@@ -158,6 +167,89 @@ static bool listed_as_input(Onnx__ValueInfoProto **in, size_t n, const char *nam
     return false;
 }
 
+static bool is_needed(const ot_name_map_t *needed, const char *name) {
+    return name && *name && ot_name_map_get(needed, name) >= 0;
+}
+
+/* Keeps only what the algorithm's outputs and update_binding values depend
+ * on, and makes those the graph's outputs: an optimizer stage must not run
+ * (or be fed) the forward pass just because the spec joins it in. */
+static ot_status_t *prune(ot_arena_t *a, Onnx__GraphProto *j, const Onnx__GraphProto *alg,
+                          const Onnx__TrainingInfoProto *info, int ti) {
+    ot_name_map_t *needed = ot_name_map_create();
+    Onnx__ValueInfoProto **outs = ot_arena_alloc(a, sizeof *outs * (alg->n_output + info->n_update_binding + 1));
+    ot_status_t *st = NULL;
+    if (!needed || !outs) {
+        st = oom();
+        goto done;
+    }
+    size_t n_out = 0;
+    for (size_t i = 0; i < alg->n_output; i++) {
+        if (!is_needed(needed, alg->output[i]->name)) outs[n_out++] = alg->output[i];
+        if (!ot_name_map_put(needed, alg->output[i]->name ? alg->output[i]->name : "", 1)) st = oom();
+    }
+    for (size_t i = 0; i < info->n_update_binding && !st; i++) {
+        const char *v = info->update_binding[i]->value;
+        if (!v || is_needed(needed, v)) continue;
+        Onnx__ValueInfoProto *vi = NULL; /* an output of the inference graph (the spec's rule) */
+        for (size_t k = 0; k < j->n_output && !vi; k++)
+            if (j->output[k]->name && strcmp(j->output[k]->name, v) == 0) vi = j->output[k];
+        if (!vi) {
+            st = ot_status_create(OT_ERR_INVALID_MODEL,
+                                  "training_info[%d].update_binding '%s' <- '%s': '%s' is not an output of the "
+                                  "inference or algorithm graph",
+                                  ti, info->update_binding[i]->key ? info->update_binding[i]->key : "", v, v);
+            break;
+        }
+        outs[n_out++] = vi;
+        if (!ot_name_map_put(needed, v, 1)) st = oom();
+    }
+    /* nodes producing needed values need their inputs: to a fixed point */
+    bool *keep = ot_arena_alloc(a, j->n_node + 1);
+    if (!st && !keep) st = oom();
+    for (bool changed = true; changed && !st;) {
+        changed = false;
+        for (size_t n = j->n_node; n-- > 0 && !st;) {
+            if (keep[n]) continue;
+            const Onnx__NodeProto *node = j->node[n];
+            for (size_t o = 0; o < node->n_output && !keep[n]; o++) keep[n] = is_needed(needed, node->output[o]);
+            if (!keep[n]) continue;
+            changed = true;
+            for (size_t i = 0; i < node->n_input && !st; i++)
+                if (node->input[i] && *node->input[i] && !ot_name_map_put(needed, node->input[i], 1)) st = oom();
+            /* a Gradient node reads its xs and zs by attribute too */
+            for (size_t t = 0; t < node->n_attribute && !st; t++)
+                for (size_t k = 0; k < node->attribute[t]->n_strings && !st; k++) {
+                    char name[512];
+                    ProtobufCBinaryData b = node->attribute[t]->strings[k];
+                    if (b.len >= sizeof name) continue;
+                    memcpy(name, b.data, b.len);
+                    name[b.len] = 0;
+                    char *copy = ot_arena_strdup(a, name);
+                    if (!copy || !ot_name_map_put(needed, copy, 1)) st = oom();
+                }
+        }
+    }
+    if (st) goto done;
+    size_t k = 0;
+    for (size_t n = 0; n < j->n_node; n++)
+        if (keep[n]) j->node[k++] = j->node[n];
+    j->n_node = k;
+    k = 0;
+    for (size_t i = 0; i < j->n_input; i++)
+        if (is_needed(needed, j->input[i]->name)) j->input[k++] = j->input[i];
+    j->n_input = k;
+    k = 0;
+    for (size_t i = 0; i < j->n_initializer; i++)
+        if (is_needed(needed, j->initializer[i]->name)) j->initializer[k++] = j->initializer[i];
+    j->n_initializer = k;
+    j->output = outs;
+    j->n_output = n_out;
+done:
+    ot_name_map_destroy(needed);
+    return st;
+}
+
 /* Serializes the graph a stage runs: for the algorithm, the inference graph
  * joined with training_info[ti].algorithm, mutable initializers as inputs;
  * for initialization, that graph alone. mp is restored before returning. */
@@ -206,6 +298,7 @@ static ot_status_t *stage_bytes(ot_training_session_t *ts, Onnx__ModelProto *mp,
         joined.n_initializer = kept;
         joined.input = inputs;
         joined.n_input = n_in;
+        if ((st = prune(a, &joined, alg, mp->training_info[ti], ti))) goto done;
     }
     size_t n_ti = mp->n_training_info;
     mp->graph = &joined;
@@ -309,6 +402,8 @@ ot_status_t *ot_training_session_create(const ot_model_t *model, ot_training_ses
     ot_training_session_t *ts = calloc(1, sizeof *ts);
     if (!ts) return oom();
     ts->model = model;
+    for (int i = 0; i < model->n_metadata; i++)
+        if (!strcmp(model->metadata[i].key, INITIALIZED_KEY)) ts->initialized = true;
     Onnx__ModelProto *mp = NULL;
     ot_status_t *st = ot_model_to_bytes(model, &ts->source, &ts->source_len);
     if (!st && !(mp = onnx__model_proto__unpack(NULL, ts->source_len, ts->source)))
@@ -346,6 +441,27 @@ ot_status_t *ot_training_session_create(const ot_model_t *model, ot_training_ses
             st = stage_create(ts, mp, ti, true, &ts->init[ti]);
     }
     if (st) goto fail;
+    /* what callers feed */
+    int most = 0;
+    for (int ti = 0; ti < ts->n_stages; ti++) most += ts->algorithm[ti].n_inputs;
+    ts->feed_names = calloc((size_t)most + 1, sizeof *ts->feed_names);
+    ts->feed_types = calloc((size_t)most + 1, sizeof *ts->feed_types);
+    if (!ts->feed_names || !ts->feed_types) {
+        st = oom();
+        goto fail;
+    }
+    for (int ti = 0; ti < ts->n_stages; ti++) {
+        const stage_t *s = &ts->algorithm[ti];
+        for (int i = 0; i < s->n_inputs; i++) {
+            if (s->input_state[i] >= 0) continue;
+            bool seen = false;
+            for (int f = 0; f < ts->n_feeds && !seen; f++) seen = !strcmp(ts->feed_names[f], s->input_names[i]);
+            if (seen) continue;
+            const ot_graph_t *g = &s->model->graph;
+            ts->feed_names[ts->n_feeds] = s->input_names[i];
+            ts->feed_types[ts->n_feeds++] = &g->values[ot_graph_find(g, s->input_names[i])].type;
+        }
+    }
     onnx__model_proto__free_unpacked(mp, NULL);
     *out = ts;
     return NULL;
@@ -361,6 +477,8 @@ void ot_training_session_destroy(ot_training_session_t *ts) {
     for (int i = 0; ts->init && i < ts->n_stages; i++) stage_free(&ts->init[i]);
     free(ts->algorithm);
     free(ts->init);
+    free(ts->feed_names);
+    free(ts->feed_types);
     for (int i = 0; i < ts->n_state; i++) {
         free(ts->state_names[i]);
         ot_tensor_destroy(ts->state[i]);
@@ -390,6 +508,7 @@ static ot_status_t *run_stage(ot_training_session_t *ts, stage_t *s, const char 
     free(in);
     if (st) return ot_status_wrap(st, "%s", label);
     ts->last = s;
+    s->ran = true;
     /* check every binding before changing any state */
     for (int b = 0; b < s->n_updates; b++) {
         const ot_tensor_t *v = s->outputs[s->update_output[b]], *have = ts->state[s->update_state[b]];
@@ -420,10 +539,25 @@ ot_status_t *ot_training_session_initialize(ot_training_session_t *ts) {
         ot_status_t *st = run_stage(ts, &ts->init[i], label, 0, NULL, NULL);
         if (st) return st;
     }
+    ts->initialized = true;
     return NULL;
 }
 
+bool ot_training_session_needs_initialization(const ot_training_session_t *ts) {
+    if (!ts || ts->initialized) return false;
+    for (int i = 0; i < ts->n_stages; i++)
+        if (ts->init[i].model) return true;
+    return false;
+}
+
 int ot_training_session_num_stages(const ot_training_session_t *ts) { return ts ? ts->n_stages : 0; }
+
+void ot_training_session_feeds(const ot_training_session_t *ts, int *n, const char *const **names,
+                               const ot_tensor_t *const **types) {
+    *n = ts ? ts->n_feeds : 0;
+    *names = ts ? ts->feed_names : NULL;
+    *types = ts ? ts->feed_types : NULL;
+}
 
 ot_status_t *ot_training_session_step(ot_training_session_t *ts, int stage, int n_feeds, const char *const *names,
                                       const ot_tensor_t *const *values) {
@@ -446,12 +580,18 @@ ot_status_t *ot_training_session_output(const ot_training_session_t *ts, const c
     if (!ts || !name || !out) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_training_session_output: NULL argument");
     *out = NULL;
     if (!ts->last) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "no stage has run yet");
-    for (int k = 0; k < ts->last->n_outputs; k++)
-        if (strcmp(ts->last->output_names[k], name) == 0) {
-            *out = ts->last->outputs[k];
-            return NULL;
+    /* the stage that ran last first, then the others' latest outputs */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = ts->n_stages - 1; i >= 0; i--) {
+            const stage_t *s = &ts->algorithm[i];
+            if ((pass == 0) != (s == ts->last) || !s->ran) continue;
+            for (int k = 0; k < s->n_outputs; k++)
+                if (strcmp(s->output_names[k], name) == 0) {
+                    *out = s->outputs[k];
+                    return NULL;
+                }
         }
-    return ot_status_create(OT_ERR_INVALID_ARGUMENT, "'%s' is not an output of the stage that ran last", name);
+    return ot_status_create(OT_ERR_INVALID_ARGUMENT, "'%s' is not an output of a stage that has run", name);
 }
 
 int ot_training_session_num_state(const ot_training_session_t *ts) { return ts ? ts->n_state : 0; }
@@ -518,6 +658,24 @@ ot_status_t *ot_training_session_save(const ot_training_session_t *ts, const cha
         ot_tensor_to_proto(ts->state[k], slot[k]->name, slot[k]->doc_string, dims[k], &fresh[k]);
         *where[k] = &fresh[k];
     }
+    /* mark a checkpoint of initialized state, so it is not initialized again */
+    Onnx__StringStringEntryProto mark, **props = NULL, **saved_props = mp->metadata_props;
+    size_t saved_n = mp->n_metadata_props;
+    bool marked = false;
+    for (size_t i = 0; i < mp->n_metadata_props; i++)
+        marked |= mp->metadata_props[i]->key && !strcmp(mp->metadata_props[i]->key, INITIALIZED_KEY);
+    if (!st && ts->initialized && !marked) {
+        onnx__string_string_entry_proto__init(&mark);
+        mark.key = INITIALIZED_KEY;
+        mark.value = "true";
+        if (!(props = calloc(saved_n + 1, sizeof *props))) st = oom();
+        else {
+            if (saved_n) memcpy(props, saved_props, saved_n * sizeof *props);
+            props[saved_n] = &mark;
+            mp->metadata_props = props;
+            mp->n_metadata_props = saved_n + 1;
+        }
+    }
     uint8_t *buf = NULL;
     size_t len = 0;
     if (!st) {
@@ -527,6 +685,9 @@ ot_status_t *ot_training_session_save(const ot_training_session_t *ts, const cha
     }
     for (int k = 0; where && k < ts->n_state; k++)
         if (where[k]) *where[k] = slot[k];
+    mp->metadata_props = saved_props;
+    mp->n_metadata_props = saved_n;
+    free(props);
     onnx__model_proto__free_unpacked(mp, NULL);
     if (!st) st = ot_file_write_atomic(path, buf, len);
     free(buf);

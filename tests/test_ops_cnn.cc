@@ -557,11 +557,15 @@ TEST(CnnBatchNorm, ErrorsNameNode) {
     auto p = Tensor::f32({3}, {1, 1, 1});
     auto x = Tensor::f32(xd, random_floats(24, 1));
     Node train("BatchNormalization", 15);
-    train.i("training_mode", 1);
+    train.i("training_mode", 2);
     std::string e = run_op(train, {x, p, p, p, p}, 3).error;
-    EXPECT_NE(e.find("node 'test_node' (BatchNormalization): training_mode = 1 is not supported"), std::string::npos) << e;
-    e = run_op(Node("BatchNormalization", 9), {x, p, p, p, p}, 5).error;
-    EXPECT_NE(e.find("only in training"), std::string::npos) << e;
+    EXPECT_NE(e.find("node 'test_node' (BatchNormalization): training_mode = 2 must be 0 or 1"), std::string::npos) << e;
+    e = run_op(Node("BatchNormalization", 15), {x, p, p, p, p}, 3).error;
+    EXPECT_NE(e.find("exists only with training_mode = 1"), std::string::npos) << e;
+    Node nonspatial("BatchNormalization", 7);
+    nonspatial.i("spatial", 0);
+    e = run_op(nonspatial, {x, p, p, p, p}, 5).error;
+    EXPECT_NE(e.find("training with spatial = 0 is not supported"), std::string::npos) << e;
     auto p4 = Tensor::f32({4}, {1, 1, 1, 1});
     e = run_op(Node("BatchNormalization", 15), {x, p, p4, p, p}, 1).error;
     EXPECT_NE(e.find("node 'test_node' (BatchNormalization): input B (4) does not match X (2, 3, 4)"), std::string::npos)
@@ -663,20 +667,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "test_maxpool_2d_same_lower", "test_maxpool_2d_same_upper", "test_maxpool_2d_strides",
                       "test_maxpool_2d_uint8", "test_maxpool_3d_default", "test_maxpool_with_argmax_2d_precomputed_pads",
                       "test_maxpool_with_argmax_2d_precomputed_strides", "test_batchnorm_epsilon",
-                      "test_batchnorm_example"));
-
-// Cases that cannot pass yet, asserted to still fail so we notice when they
-// start passing: BatchNormalization training mode arrives with the backward
-// issue (it is refused as unsupported, naming the node).
-class CnnConformanceExpectedFailure : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(CnnConformanceExpectedFailure, StillFails) {
-    std::string e = run_node_case(GetParam());
-    EXPECT_NE(e.find("training_mode = 1 is not supported"), std::string::npos) << e;
-}
-
-INSTANTIATE_TEST_SUITE_P(Node, CnnConformanceExpectedFailure,
-                         ::testing::Values("test_batchnorm_epsilon_training_mode",
-                                           "test_batchnorm_example_training_mode"));
+                      "test_batchnorm_example", "test_batchnorm_epsilon_training_mode",
+                      "test_batchnorm_example_training_mode"));
 
 } // namespace

@@ -1,12 +1,15 @@
-// tests/test_ops_elementwise.cc: Add/Sub/Mul/Div/Pow (ops/binary.c) and
-// Sqrt/Exp/Log/Neg/Sigmoid/Tanh (ops/unary.c) against naive references
-// written here (numpy broadcasting by explicit multi-index, libm in double),
-// plus every ONNX conformance case of these ops.
+// tests/test_ops_elementwise.cc: Add/Sub/Mul/Div/Pow (ops/binary.c),
+// Sqrt/Exp/Log/Neg/Sigmoid/Tanh (ops/unary.c), the comparison and logical
+// ops (ops/compare.c), Where, Sum/Max/Min (ops/variadic.c), Clip and integer
+// Abs against naive references written here (numpy broadcasting by explicit
+// multi-index, libm in double), plus the ONNX conformance cases of the
+// arithmetic ops (the full runner, tests/test_conformance.cc, covers the rest).
 #include "tests/conformance_case.h"
 
 #include <cinttypes>
 #include <climits>
 #include <functional>
+#include <array>
 #include <random>
 
 extern "C" {
@@ -579,5 +582,246 @@ INSTANTIATE_TEST_SUITE_P(
                       "test_neg", "test_neg_example", "test_sigmoid", "test_sigmoid_example", "test_tanh",
                       "test_tanh_example"),
     [](const ::testing::TestParamInfo<const char *> &info) { return std::string(info.param); });
+
+// ---- comparisons and logical ops (ops/compare.c) ------------------------------------
+
+template <typename T> void check_compare() {
+    std::mt19937 rng(21);
+    const std::vector<std::pair<Dims, Dims>> shapes = {{{2, 3}, {2, 3}}, {{4, 3}, {3}}, {{}, {2, 2}}, {{3, 1, 2}, {4, 1}}};
+    for (const auto &sh : shapes) {
+        // small integer range: plenty of equal pairs
+        auto a = random_vec<T>(numel(sh.first), rng, 0, 4), b = random_vec<T>(numel(sh.second), rng, 0, 4);
+        struct C {
+            const char *op;
+            int opset;
+            std::function<bool(T, T)> f;
+        };
+        const C cases[] = {{"Equal", 13, [](T x, T y) { return x == y; }},
+                           {"Less", 13, [](T x, T y) { return x < y; }},
+                           {"Greater", 13, [](T x, T y) { return x > y; }},
+                           {"LessOrEqual", 16, [](T x, T y) { return x <= y; }},
+                           {"GreaterOrEqual", 16, [](T x, T y) { return x >= y; }}};
+        for (const C &c : cases) {
+            Result r = run_binary(c.op, c.opset, sh.first, a, sh.second, b);
+            ASSERT_EQ(r.error, "") << c.op;
+            ASSERT_EQ(r.outputs[0].dtype, OT_DTYPE_BOOL);
+            Dims out = bcast_dims(sh.first, sh.second);
+            std::vector<uint8_t> want((size_t)numel(out));
+            for (int64_t o = 0; o < numel(out); o++)
+                want[o] = c.f(a[src_index(out, sh.first, o)], b[src_index(out, sh.second, o)]);
+            expect_equal(r.outputs[0].vec<uint8_t>(), want, std::string(c.op) + " " + dims_str(sh.first) + " vs " +
+                                                                 dims_str(sh.second));
+        }
+    }
+}
+
+TEST(Compare, Float) { check_compare<float>(); }
+TEST(Compare, Double) { check_compare<double>(); }
+TEST(Compare, Int8) { check_compare<int8_t>(); }
+TEST(Compare, Int64) { check_compare<int64_t>(); }
+TEST(Compare, Uint16) { check_compare<uint16_t>(); }
+TEST(Compare, Uint64) { check_compare<uint64_t>(); }
+
+TEST(Compare, NanComparesUnequal) {
+    std::vector<float> a = {NAN, 1, NAN}, b = {NAN, NAN, 2};
+    for (const char *op : {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"}) {
+        Result r = run_binary(op, 16, {3}, a, {3}, b);
+        ASSERT_EQ(r.error, "");
+        expect_equal(r.outputs[0].vec<uint8_t>(), {0, 0, 0}, op);
+    }
+}
+
+TEST(Logical, TruthTablesWithBroadcast) {
+    std::vector<uint8_t> a = {0, 0, 1, 1}, b = {0, 1};
+    Dims da = {2, 2}, db = {2};
+    auto run = [&](const char *op) {
+        Result r = run_op(Node(op, 7), {Tensor::of(OT_DTYPE_BOOL, da, a), Tensor::of(OT_DTYPE_BOOL, db, b)}, 1);
+        EXPECT_EQ(r.error, "") << op;
+        return r.outputs.empty() ? std::vector<uint8_t>{} : r.outputs[0].vec<uint8_t>();
+    };
+    expect_equal(run("And"), {0, 0, 0, 1}, "And");
+    expect_equal(run("Or"), {0, 1, 1, 1}, "Or");
+    expect_equal(run("Xor"), {0, 1, 1, 0}, "Xor");
+    expect_equal(run("Equal"), {1, 0, 0, 1}, "Equal bool");
+    Result n = run_op(Node("Not", 1), {Tensor::of(OT_DTYPE_BOOL, da, a)}, 1);
+    ASSERT_EQ(n.error, "");
+    expect_equal(n.outputs[0].vec<uint8_t>(), {1, 1, 0, 0}, "Not");
+}
+
+TEST(Compare, RejectsBadInputsWithTheNodeName) {
+    Result r = run_binary("Less", 13, {2}, std::vector<float>{1, 2}, {2}, std::vector<double>{1, 2});
+    EXPECT_NE(r.error.find("test_node"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("dtypes differ"), std::string::npos) << r.error;
+    r = run_op(Node("And", 7), {Tensor::f32({2}, {1, 0}), Tensor::f32({2}, {1, 1})}, 1);
+    EXPECT_NE(r.error.find("not supported"), std::string::npos) << r.error;
+    r = run_op(Node("Not", 1), {Tensor::f32({2}, {1, 0})}, 1);
+    EXPECT_NE(r.error.find("must be bool"), std::string::npos) << r.error;
+    r = run_binary("Equal", 13, {2}, std::vector<float>{1, 2}, {3}, std::vector<float>{1, 2, 3});
+    EXPECT_NE(r.error.find("cannot broadcast"), std::string::npos) << r.error;
+}
+
+// ---- Where (ops/where.c) -------------------------------------------------------------
+
+template <typename T> void check_where() {
+    std::mt19937 rng(5);
+    const std::vector<std::array<Dims, 3>> shapes = {
+        {Dims{2, 3}, Dims{2, 3}, Dims{2, 3}}, {Dims{3, 1}, Dims{1, 4}, Dims{}}, {Dims{4}, Dims{2, 1, 4}, Dims{3, 1}}};
+    for (const auto &sh : shapes) {
+        auto cf = random_vec<int>(numel(sh[0]), rng, 0, 1);
+        std::vector<uint8_t> c(cf.begin(), cf.end());
+        auto x = random_vec<T>(numel(sh[1]), rng, -50, 50), y = random_vec<T>(numel(sh[2]), rng, -50, 50);
+        Result r = run_op(Node("Where", 16), {Tensor::of(OT_DTYPE_BOOL, sh[0], c), Tensor::of(DT<T>::v, sh[1], x),
+                                              Tensor::of(DT<T>::v, sh[2], y)},
+                          1);
+        ASSERT_EQ(r.error, "");
+        Dims out = bcast_dims(bcast_dims(sh[0], sh[1]), sh[2]);
+        ASSERT_EQ(r.outputs[0].dims, out);
+        std::vector<T> want((size_t)numel(out));
+        for (int64_t o = 0; o < numel(out); o++)
+            want[o] = c[src_index(out, sh[0], o)] ? x[src_index(out, sh[1], o)] : y[src_index(out, sh[2], o)];
+        expect_equal(r.outputs[0].vec<T>(), want, "Where " + dims_str(out));
+    }
+}
+
+TEST(Where, Float) { check_where<float>(); }
+TEST(Where, Double) { check_where<double>(); }
+TEST(Where, Int8) { check_where<int8_t>(); }
+TEST(Where, Int16) { check_where<int16_t>(); }
+TEST(Where, Int64) { check_where<int64_t>(); }
+
+TEST(Where, RejectsBadInputs) {
+    Result r = run_op(Node("Where", 9), {Tensor::f32({2}, {1, 0}), Tensor::f32({2}, {1, 2}), Tensor::f32({2}, {3, 4})}, 1);
+    EXPECT_NE(r.error.find("condition must be bool"), std::string::npos) << r.error;
+    r = run_op(Node("Where", 9), {Tensor::of(OT_DTYPE_BOOL, {2}, std::vector<uint8_t>{1, 0}), Tensor::f32({2}, {1, 2}),
+                                  Tensor::of(OT_DTYPE_DOUBLE, {2}, std::vector<double>{3, 4})},
+               1);
+    EXPECT_NE(r.error.find("must share a dtype"), std::string::npos) << r.error;
+    r = run_op(Node("Where", 9), {Tensor::of(OT_DTYPE_BOOL, {3}, std::vector<uint8_t>{1, 0, 1}),
+                                  Tensor::f32({2}, {1, 2}), Tensor::f32({2}, {3, 4})},
+               1);
+    EXPECT_NE(r.error.find("cannot broadcast"), std::string::npos) << r.error;
+}
+
+// ---- Sum, Max, Min (ops/variadic.c) -------------------------------------------------
+
+template <typename T> void check_variadic(const char *op, int opset, std::function<T(T, T)> f) {
+    std::mt19937 rng(9);
+    const std::vector<std::vector<Dims>> shapes = {{{2, 3}}, {{2, 3}, {3}}, {{3, 1, 2}, {4, 1}, {2}, {}},
+                                                   {{1}, {5, 1}, {1, 7}}};
+    for (const auto &sh : shapes) {
+        std::vector<std::vector<T>> vals;
+        std::vector<Tensor> in;
+        Dims out = {};
+        for (const Dims &d : sh) {
+            vals.push_back(random_vec<T>(numel(d), rng, 0, 100));
+            in.push_back(Tensor::of(DT<T>::v, d, vals.back()));
+            out = bcast_dims(out, d);
+        }
+        Result r = run_op(Node(op, opset), in, 1);
+        ASSERT_EQ(r.error, "") << op;
+        std::vector<T> want((size_t)numel(out));
+        for (int64_t o = 0; o < numel(out); o++) {
+            T acc = vals[0][src_index(out, sh[0], o)];
+            for (size_t k = 1; k < sh.size(); k++) acc = f(acc, vals[k][src_index(out, sh[k], o)]);
+            want[o] = acc;
+        }
+        expect_equal(r.outputs[0].vec<T>(), want, std::string(op) + " " + std::to_string(sh.size()) + " inputs");
+    }
+}
+
+TEST(Variadic, SumFloatDouble) {
+    check_variadic<float>("Sum", 13, [](float a, float b) { return a + b; });
+    check_variadic<double>("Sum", 8, [](double a, double b) { return a + b; });
+}
+
+TEST(Variadic, MaxMinAllTypes) {
+    check_variadic<float>("Max", 13, [](float a, float b) { return a > b ? a : b; });
+    check_variadic<double>("Min", 13, [](double a, double b) { return a < b ? a : b; });
+    check_variadic<int8_t>("Max", 12, [](int8_t a, int8_t b) { return a > b ? a : b; });
+    check_variadic<int64_t>("Min", 13, [](int64_t a, int64_t b) { return a < b ? a : b; });
+    check_variadic<uint32_t>("Max", 13, [](uint32_t a, uint32_t b) { return a > b ? a : b; });
+    check_variadic<uint64_t>("Min", 12, [](uint64_t a, uint64_t b) { return a < b ? a : b; });
+}
+
+TEST(Variadic, MaxMinPropagateNan) {
+    std::vector<double> a = {NAN, 1, 2}, b = {0, NAN, 1};
+    for (const char *op : {"Max", "Min"}) {
+        Result r = run_op(Node(op, 13), {Tensor::of(OT_DTYPE_DOUBLE, {3}, a), Tensor::of(OT_DTYPE_DOUBLE, {3}, b)}, 1);
+        ASSERT_EQ(r.error, "");
+        auto v = r.outputs[0].vec<double>();
+        EXPECT_TRUE(std::isnan(v[0]) && std::isnan(v[1])) << op;
+        EXPECT_EQ(v[2], std::string(op) == "Max" ? 2.0 : 1.0);
+    }
+}
+
+TEST(Variadic, RejectsBadInputs) {
+    Result r = run_op(Node("Max", 13), {Tensor::f32({2}, {1, 2}), Tensor::of(OT_DTYPE_DOUBLE, {2}, std::vector<double>{1, 2})}, 1);
+    EXPECT_NE(r.error.find("input 1 has dtype float64"), std::string::npos) << r.error;
+    r = run_op(Node("Sum", 13), {Tensor::i64({2}, {1, 2})}, 1);
+    EXPECT_NE(r.error.find("not supported"), std::string::npos) << r.error;
+    r = run_op(Node("Min", 13), {Tensor::f32({2}, {1, 2}), Tensor::f32({3}, {1, 2, 3})}, 1);
+    EXPECT_NE(r.error.find("cannot broadcast"), std::string::npos) << r.error;
+}
+
+// ---- Clip (ops/clip.c) ----------------------------------------------------------------
+
+TEST(Clip, BoundsDefaultsAndOrder) {
+    std::vector<float> x = {-3, -1, 0, 0.5f, 2, NAN};
+    auto clip = [&](std::vector<Tensor> in, Node n) {
+        Result r = run_op(n, in, 1);
+        EXPECT_EQ(r.error, "");
+        return r.outputs.empty() ? std::vector<float>{} : r.outputs[0].vec<float>();
+    };
+    Tensor tx = Tensor::f32({6}, x), lo = Tensor::f32({}, {-1}), hi = Tensor::f32({1}, {1});
+    auto v = clip({tx, lo, hi}, Node("Clip", 13));
+    expect_close(v, {-1, -1, 0, 0.5, 1, NAN}, 0, 0, "both");
+    v = clip({tx, Tensor::absent(), hi}, Node("Clip", 11));
+    expect_close(v, {-3, -1, 0, 0.5, 1, NAN}, 0, 0, "max only");
+    v = clip({tx}, Node("Clip", 12));
+    expect_close(v, {-3, -1, 0, 0.5, 2, NAN}, 0, 0, "none");
+    v = clip({tx}, Node("Clip", 6).f("min", 0.f));
+    expect_close(v, {0, 0, 0, 0.5, 2, NAN}, 0, 0, "Clip-6 min");
+    // min > max: every element becomes max (numpy's order)
+    v = clip({tx, Tensor::f32({}, {2}), Tensor::f32({}, {1})}, Node("Clip", 13));
+    expect_close(v, {1, 1, 1, 1, 1, NAN}, 0, 0, "min > max");
+}
+
+TEST(Clip, IntegerTypes) {
+    Result r = run_op(Node("Clip", 13), {Tensor::of(OT_DTYPE_INT8, {4}, std::vector<int8_t>{-128, -5, 5, 127}),
+                                         Tensor::of(OT_DTYPE_INT8, {}, std::vector<int8_t>{-6})},
+                      1);
+    ASSERT_EQ(r.error, "");
+    expect_equal(r.outputs[0].vec<int8_t>(), {-6, -5, 5, 127}, "int8 min");
+    r = run_op(Node("Clip", 13), {Tensor::of(OT_DTYPE_UINT64, {3}, std::vector<uint64_t>{0, 7, UINT64_MAX}),
+                                  Tensor::absent(), Tensor::of(OT_DTYPE_UINT64, {}, std::vector<uint64_t>{6})},
+               1);
+    ASSERT_EQ(r.error, "");
+    expect_equal(r.outputs[0].vec<uint64_t>(), {0, 6, 6}, "uint64 max");
+}
+
+TEST(Clip, RejectsBadBounds) {
+    Result r = run_op(Node("Clip", 13), {Tensor::f32({2}, {1, 2}), Tensor::f32({2}, {0, 1})}, 1);
+    EXPECT_NE(r.error.find("min must be a scalar"), std::string::npos) << r.error;
+    r = run_op(Node("Clip", 13), {Tensor::f32({2}, {1, 2}), Tensor::absent(),
+                                  Tensor::of(OT_DTYPE_DOUBLE, {}, std::vector<double>{1})},
+               1);
+    EXPECT_NE(r.error.find("max has dtype float64"), std::string::npos) << r.error;
+    r = run_op(Node("Clip", 6), {Tensor::i64({2}, {1, 2})}, 1);
+    EXPECT_NE(r.error.find("not supported"), std::string::npos) << r.error;
+}
+
+// ---- Abs on integers (ops/activations.c) --------------------------------------------------
+
+TEST(Abs, IntegersWrapAtTheMinimum) {
+    Result r = run_op(Node("Abs", 13), {Tensor::of(OT_DTYPE_INT8, {4}, std::vector<int8_t>{-128, -3, 0, 9})}, 1);
+    ASSERT_EQ(r.error, "");
+    expect_equal(r.outputs[0].vec<int8_t>(), {-128, 3, 0, 9}, "int8");
+    r = run_op(Node("Abs", 13), {Tensor::i64({2}, {INT64_MIN + 1, -7})}, 1);
+    ASSERT_EQ(r.error, "");
+    expect_equal(r.outputs[0].vec<int64_t>(), {INT64_MAX, 7}, "int64");
+    r = run_op(Node("Abs", 13), {Tensor::of(OT_DTYPE_UINT16, {2}, std::vector<uint16_t>{65535, 3})}, 1);
+    ASSERT_EQ(r.error, "");
+    expect_equal(r.outputs[0].vec<uint16_t>(), {65535, 3}, "uint16");
+}
 
 } // namespace

@@ -108,6 +108,9 @@ TEST(TrainingInfo, CheckpointResumesExactly) {
 
     Owned b(ckpt); // no initialize: the checkpoint holds the trained state
     ASSERT_EQ(b.error, "");
+    EXPECT_FALSE(ot_training_session_needs_initialization(b.ts));
+    Owned fresh(kDir + "linear_sgd.onnx");
+    EXPECT_TRUE(ot_training_session_needs_initialization(fresh.ts));
     for (int s = 1; s < 3; s++) {
         Npy x("X" + std::to_string(s)), t("T" + std::to_string(s));
         const ot_tensor_t *v[] = {x.t, t.t};
@@ -177,6 +180,70 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(TrainingInfo, PlainModelIsRefused) {
     Owned o("/usr/share/libonnx-testdata/data/node/test_relu/model.onnx");
     EXPECT_NE(o.error.find("has no training_info"), std::string::npos) << o.error;
+}
+
+} // namespace
+
+// `onnxtrain train` on the same model: batching (consecutive rows, wrapping),
+// the CSV log, checkpoints that load as training models, clear refusals.
+namespace {
+
+std::string run_cli(const std::string &args, int *status) {
+    std::string cmd = std::string(OT_BINARY_DIR) + "/onnxtrain " + args + " 2>&1";
+    std::string out;
+    FILE *p = popen(cmd.c_str(), "r");
+    if (!p) return "popen failed";
+    char buf[512];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    *status = pclose(p);
+    return out;
+}
+
+TEST(TrainingInfoCli, TrainLogsNumpyLossesAndCheckpoints) {
+    std::string tmp = ::testing::TempDir(), log = tmp + "ot_train_log.csv", ckpt = tmp + "ot_train_ckpt.onnx";
+    int status = -1;
+    std::string out = run_cli("train " + kDir + "linear_sgd.onnx --data " + kDir +
+                                  "linear_data.npz --batch-size 4 --steps 3 --no-shuffle --log " + log +
+                                  " --checkpoint " + ckpt,
+                              &status);
+    ASSERT_EQ(status, 0) << out;
+    ot_tensor_t *ref = nullptr;
+    ASSERT_EQ(ok(ot_tensor_load((kDir + "linear_data_losses.npy").c_str(), &ref)), "");
+    FILE *f = fopen(log.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    char line[256];
+    ASSERT_NE(fgets(line, sizeof line, f), nullptr);
+    EXPECT_STREQ(line, "step,loss,lr\n");
+    for (int s = 0; s < 3; s++) {
+        ASSERT_NE(fgets(line, sizeof line, f), nullptr) << "row " << s + 1;
+        int step = 0;
+        double loss = 0;
+        ASSERT_EQ(sscanf(line, "%d,%lf,", &step, &loss), 2) << line;
+        EXPECT_EQ(step, s + 1);
+        double want = ((const double *)ref->data)[s];
+        EXPECT_NEAR(loss, want, 1e-5 * want) << "step " << step;
+    }
+    fclose(f);
+    ot_tensor_destroy(ref);
+    // the checkpoint trains on from where it stopped: its first logged loss is step 4's
+    out = run_cli("train " + ckpt + " --data " + kDir + "linear_data.npz --batch-size 4 --steps 1 --no-shuffle", &status);
+    EXPECT_EQ(status, 0) << out;
+    std::remove(log.c_str());
+    std::remove(ckpt.c_str());
+}
+
+TEST(TrainingInfoCli, RefusesLossyConversionAndMissingArrays) {
+    int status = -1;
+    std::string out = run_cli("train " + kDir + "linear_sgd.onnx --data " + kDir +
+                                  "linear_data_f64.npz --batch-size 4 --steps 1",
+                              &status);
+    EXPECT_NE(status, 0);
+    EXPECT_NE(out.find("array 'X' (float64) does not convert to input 'X' (float32) without loss"), std::string::npos)
+        << out;
+    out = run_cli("train " + kDir + "linear_sgd.onnx --data " + kDir + "linear_sgd_X0.npy --batch-size 4 --steps 1",
+                  &status);
+    EXPECT_NE(status, 0);
+    EXPECT_EQ(out.find("Segmentation"), std::string::npos) << out;
 }
 
 } // namespace

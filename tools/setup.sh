@@ -11,7 +11,9 @@ packages=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev    # ONNX protobuf, C code generated at build time
   libdnnl-dev libopenblas-dev                          # kernels
+  zlib1g-dev                                           # .npz archives (deflate)
   libgtest-dev                                         # tests
+  flatbuffers-compiler                                 # tests: flatc checks our ORT checkpoints
   libonnx-testdata                                     # ONNX conformance cases
   dataset-fashion-mnist                                # real training data
 )

@@ -104,6 +104,46 @@ ot_status_t *ot_session_run(ot_session_t *session, const ot_tensor_t *const *inp
 ot_status_t *ot_session_run_borrowed(ot_session_t *session, const ot_tensor_t *const *inputs,
                                      const ot_tensor_t **outputs);
 
+/* ---- preparing a training model ---------------------------------------- */
+
+typedef enum ot_loss_kind {
+    OT_LOSS_NONE,          /* the output already is the (scalar) loss */
+    OT_LOSS_CROSS_ENTROPY, /* SoftmaxCrossEntropyLoss(logits, int64 labels), mean */
+    OT_LOSS_MSE,           /* mean((y - labels)^2) */
+    OT_LOSS_L1,            /* mean(|y - labels|) */
+    OT_LOSS_BCE_WITH_LOGITS, /* mean(max(y,0) - y*labels + log(1 + exp(-|y|))) */
+} ot_loss_kind_t;
+
+typedef struct ot_prepare_options {
+    ot_loss_kind_t loss;
+    const char *output;       /* the model output the loss reads; NULL: the first */
+    const char *labels;       /* name of the new labels input; NULL: "labels" */
+    const char *optimizer;    /* optimizer op of the ai.onnxtrain domain: "SGD", "Adam", "AdamW" */
+    int n_optimizer_attrs;    /* its hyperparameters, as node attributes (torch's names, snake_case) */
+    const ot_attr_t *optimizer_attrs;
+    float lr;                 /* initial learning rate */
+    int n_freeze;             /* initializers that stay constant */
+    const char *const *freeze;
+    bool has_seed;            /* seed Dropout nodes with seed, seed + 1, ... */
+    int64_t seed;
+    bool unbiased_running_var; /* BatchNormalization running variance as PyTorch keeps it */
+} ot_prepare_options_t;
+
+/* Turns an inference model into a standard ONNX training model (see
+ * runtime/prepare.c for the program it writes): the loss on an output,
+ * a labels input, Gradient over every float initializer of rank >= 1 that
+ * the graph reads (minus BatchNormalization statistics and `freeze`),
+ * gradient accumulators, the optimizer, BatchNormalization and Dropout in
+ * training mode. The result is validated (its training session builds)
+ * and owned by the caller; `model` and its registry must outlive it. */
+ot_status_t *ot_model_prepare(const ot_model_t *model, const ot_prepare_options_t *opts, ot_model_t **out);
+
+/* The inference model of a training model or checkpoint: training_info
+ * dropped, BatchNormalization and Dropout back in inference mode, unused
+ * initializers and opset imports removed; the weights as they are now.
+ * What ONNX Runtime and other inference engines load. Owned by the caller. */
+ot_status_t *ot_model_export(const ot_model_t *model, ot_model_t **out);
+
 /* ---- training sessions (ONNX TrainingInfoProto) ---------------------------
  *
  * A model whose ModelProto.training_info holds one or more
@@ -126,15 +166,26 @@ void ot_training_session_destroy(ot_training_session_t *session);
 /* Runs every initialization graph and applies its initialization_binding
  * (the spec's "once, when training starts, or to re-initialize"). */
 ot_status_t *ot_training_session_initialize(ot_training_session_t *session);
+/* True when the model has initialization graphs and its state is not yet
+ * their result: a fresh model, not a checkpoint written by
+ * ot_training_session_save after initializing (metadata
+ * "onnxtrain.initialized"). */
+bool ot_training_session_needs_initialization(const ot_training_session_t *session);
 
 int ot_training_session_num_stages(const ot_training_session_t *session);
+/* The inputs callers feed (graph inputs of the algorithm stages that are not
+ * state), unique by name, with their declared dtype and (possibly symbolic)
+ * shape. Arrays owned by the session. */
+void ot_training_session_feeds(const ot_training_session_t *session, int *n, const char *const **names,
+                               const ot_tensor_t *const **types);
 
 /* Runs stage `stage` (or every stage in order for -1), feeding each stage's
  * non-state graph inputs by name from names[i] -> values[i]. */
 ot_status_t *ot_training_session_step(ot_training_session_t *session, int stage, int n_feeds,
                                       const char *const *names, const ot_tensor_t *const *values);
 
-/* An output (by name) of the stage that ran last; valid until the next run. */
+/* An output (by name) of the stage that ran last, else of the other stages'
+ * latest runs; valid until that stage runs again. */
 ot_status_t *ot_training_session_output(const ot_training_session_t *session, const char *name,
                                         const ot_tensor_t **out);
 

@@ -233,6 +233,12 @@ ot_status_t *ot_grad_emit(ot_grad_ctx_t *ctx, const char *domain, const char *op
                           int n_out, int *out, int n_attrs, const ot_attr_t *attrs);
 /* A constant (copied) as a new value handle. */
 ot_status_t *ot_grad_constant(ot_grad_ctx_t *ctx, const ot_tensor_t *value, int *out);
+/* The forward node's output `index` as a handle, giving the node that output
+ * (a new value) when the graph did not request it: for rules that need a
+ * by-product of the forward (MaxPool's Indices, BatchNormalization's saved
+ * statistics) without recomputing it. The op's record must accept that many
+ * outputs; validation after autodiff infers the new output's type. */
+ot_status_t *ot_grad_forward_output(ot_grad_ctx_t *ctx, int index, int *out);
 
 /* Our own domain, for ops that neither ONNX nor ONNX Runtime define. */
 #define OT_DOMAIN "ai.onnxtrain"

@@ -7,6 +7,9 @@
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
+int cmd_prepare(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Prints "onnxtrain: <what>: <message>" to stderr, frees st, returns 1. */
 int cli_fail(ot_status_t *st, const char *what);

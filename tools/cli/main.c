@@ -14,6 +14,9 @@ static const struct {
     {"run", cmd_run, "run a model on input tensors (.pb or .npy) and write its outputs"},
     {"inspect", cmd_inspect, "print a model's opsets, inputs, outputs, op histogram and parameter count"},
     {"ops", cmd_ops, "list every registered op (opset, forward, backward, oneDNN)"},
+    {"train", cmd_train, "train a training model (TrainingInfoProto) on arrays from an .npz file"},
+    {"export", cmd_export, "write the inference model of a training model or checkpoint"},
+    {"prepare", cmd_prepare, "turn an inference model into a training model (loss, optimizer, TrainingInfoProto)"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,581 @@
+/* runtime/prepare.c: an inference model + a loss + an optimizer -> a
+ * standard ONNX training model (ModelProto.training_info), see
+ * ot_model_prepare in onnxtrain.h.
+ *
+ * The written program has two TrainingInfoProtos, which any runtime that
+ * follows the spec runs in sequence per step:
+ *   [0] gradient: loss on the model's output, a Gradient node over the
+ *       trainable initializers, gradients added into accumulators
+ *       `<param>.grad` (algorithm initializers, zeros); BatchNormalization
+ *       running statistics are bound here too;
+ *   [1] optimizer: step += 1, one optimizer node over every parameter,
+ *       which reads the accumulators and its state (`<param>.<state>`),
+ *       then the accumulators are reset to zero. `lr` and `step` are
+ *       algorithm initializers (state), so schedules write a tensor.
+ * A training session runs [0] as train_step and [1] as optimizer_step.
+ * The inference graph itself is switched to training mode
+ * (BatchNormalization training_mode=1, Dropout training_mode=true):
+ * `export` switches it back.
+ *
+ * Works on the protobuf, not the IR, so everything the source model holds
+ * is kept as it was; the result is loaded and checked (training session
+ * created) before it is returned. */
+#include "runtime/pb_build.h"
+#include "ops/op_util.h"
+#include "runtime/ir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* protobuf-c allocations from the arena: the unpacked model can be edited
+ * with arena-allocated parts and is freed with the arena, never unpacked-freed. */
+static void *arena_pb_alloc(void *a, size_t n) { return ot_arena_alloc(a, n ? n : 1); }
+static void arena_pb_free(void *a, void *p) {
+    (void)a;
+    (void)p;
+}
+
+typedef struct prep {
+    pb_t b;
+    Onnx__ModelProto *mp;
+    const ot_model_t *m;
+    const ot_prepare_options_t *o;
+    /* the two algorithm graphs, built up */
+    Onnx__GraphProto *grad, *opt;
+    size_t cap_gn, cap_gi, cap_go, cap_gin, cap_on, cap_oi, cap_oo; /* pb_list capacities */
+    Onnx__TrainingInfoProto *ti_grad, *ti_opt;
+    size_t cap_gb, cap_ob;
+    size_t cap_main_init, cap_main_node;
+} prep_t;
+
+static ot_status_t *oom(void) { return ot_status_create(OT_ERR_NO_MEMORY, "prepare: out of memory"); }
+
+static void bind(prep_t *p, Onnx__TrainingInfoProto *ti, size_t *cap, const char *key, const char *value) {
+    Onnx__StringStringEntryProto *e = pb_alloc(&p->b, sizeof *e);
+    if (e) {
+        onnx__string_string_entry_proto__init(e);
+        e->key = pb_str(&p->b, key);
+        e->value = pb_str(&p->b, value);
+    }
+    PB_PUSH(&p->b, ti->update_binding, ti->n_update_binding, *cap, e);
+}
+
+static Onnx__NodeProto *add_node(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *domain, const char *op,
+                                 int n_in, const char *const *in, int n_out, const char *const *out) {
+    char name[600];
+    snprintf(name, sizeof name, "onnxtrain/%s/%s", op, out[0]);
+    Onnx__NodeProto *n = pb_node(&p->b, domain, op, name, n_in, in, n_out, out);
+    PB_PUSH(&p->b, g->node, g->n_node, *cap, n);
+    return n;
+}
+
+static void add_init(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *name, const ot_tensor_t *t) {
+    PB_PUSH(&p->b, g->initializer, g->n_initializer, *cap, pb_tensor(&p->b, name, t));
+}
+
+static void add_zeros(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *name, ot_dtype_t dt,
+                      const ot_shape_t *shape, double fill) {
+    ot_tensor_t *t = NULL;
+    ot_status_t *st = ot_tensor_create(dt, shape, &t);
+    if (st) {
+        ot_status_free(st);
+        p->b.oom = true;
+        return;
+    }
+    int64_t n = ot_shape_numel(shape);
+    for (int64_t i = 0; fill != 0 && i < n; i++) {
+        if (dt == OT_DTYPE_FLOAT) ((float *)t->data)[i] = (float)fill;
+        else if (dt == OT_DTYPE_DOUBLE) ((double *)t->data)[i] = fill;
+    }
+    add_init(p, g, cap, name, t);
+    ot_tensor_destroy(t);
+}
+
+static char *fmt(prep_t *p, const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = pb_alloc(&p->b, n);
+    if (s) snprintf(s, n, "%s%s", a, b);
+    return s;
+}
+
+/* ---- which initializers train ---------------------------------------------- */
+
+static bool listed(const char *name, int n, const char *const *list) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0) return true;
+    return false;
+}
+
+static bool is_float(ot_dtype_t t) { return t == OT_DTYPE_FLOAT || t == OT_DTYPE_DOUBLE; }
+
+/* Float initializers of rank >= 1 that some node reads, except those read
+ * as BatchNormalization statistics (inputs 3, 4) and the frozen ones.
+ * Rank-0 floats are constants of the exporter (Dropout ratios, Gelu's
+ * sqrt(2)...), never weights. */
+static bool is_trainable(const ot_model_t *m, int v, const ot_prepare_options_t *o) {
+    const ot_graph_t *g = &m->graph;
+    const ot_value_t *val = &g->values[v];
+    if (!val->is_initializer || !is_float(val->type.dtype) || val->type.shape.rank < 1) return false;
+    if (listed(val->name, o->n_freeze, o->freeze)) return false;
+    bool read = false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ot_node_t *n = &g->nodes[i];
+        for (int k = 0; k < n->n_inputs; k++) {
+            if (n->inputs[k] != v) continue;
+            if (!strcmp(n->info.op_type, "BatchNormalization") && !*n->info.domain && k >= 3) return false;
+            read = true;
+        }
+    }
+    return read;
+}
+
+/* ---- the inference graph in training mode ------------------------------------ */
+
+static Onnx__NodeProto *producer(Onnx__GraphProto *g, const char *name) {
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t o = 0; o < g->node[i]->n_output; o++)
+            if (g->node[i]->output[o] && !strcmp(g->node[i]->output[o], name)) return g->node[i];
+    return NULL;
+}
+
+static Onnx__TensorProto *initializer(Onnx__GraphProto *g, const char *name) {
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name)) return g->initializer[i];
+    return NULL;
+}
+
+/* BatchNormalization (opset >= 14): training_mode = 1, running statistics
+ * as state of their own (the exporter may share them with other tensors or
+ * route them through Identity), their new values bound in stage [0]. */
+static ot_status_t *batchnorm_to_training(prep_t *p, Onnx__NodeProto *n, int index) {
+    Onnx__GraphProto *g = p->mp->graph;
+    int64_t opset = ot_model_opset(p->m, "");
+    if (opset < 14)
+        return ot_status_create(OT_ERR_UNSUPPORTED,
+                                "node '%s' (BatchNormalization): training needs opset >= 14 (the model imports %lld); "
+                                "export it again with opset_version >= 14",
+                                n->name ? n->name : "", (long long)opset);
+    if (n->n_input < 5) return ot_status_create(OT_ERR_INVALID_MODEL, "node '%s' (BatchNormalization): needs 5 inputs", n->name);
+    Onnx__AttributeProto *tm = pb_find_attr(n, "training_mode");
+    if (tm) tm->i = 1, tm->has_i = 1;
+    else pb_attr_int(&p->b, n, "training_mode", 1);
+    if (p->o->unbiased_running_var) pb_attr_int(&p->b, n, "unbiased_running_var", 1);
+    const char *suffix[2] = {".running_mean", ".running_var"};
+    char **outs = pb_alloc(&p->b, sizeof *outs * 3);
+    if (!outs) return oom();
+    outs[0] = n->output[0];
+    for (int s = 0; s < 2; s++) {
+        /* the statistic's current value: an initializer, maybe behind Identity */
+        const char *src = n->input[3 + s];
+        Onnx__NodeProto *id = producer(g, src);
+        if (id && !strcmp(id->op_type, "Identity") && id->n_input == 1) src = id->input[0];
+        Onnx__TensorProto *tp = initializer(g, src);
+        if (!tp)
+            return ot_status_create(OT_ERR_UNSUPPORTED,
+                                    "node '%s' (BatchNormalization): input %d ('%s') is not an initializer; cannot "
+                                    "train its running statistics",
+                                    n->name, 3 + s, n->input[3 + s]);
+        char base[64];
+        snprintf(base, sizeof base, "bn%d", index);
+        char *state = fmt(p, n->name && *n->name ? n->name : base, suffix[s]);
+        Onnx__TensorProto *copy = pb_alloc(&p->b, sizeof *copy);
+        if (!state || !copy) return oom();
+        *copy = *tp; /* same data (shared bytes: the arena-allocated model owns both) */
+        copy->name = state;
+        PB_PUSH(&p->b, g->initializer, g->n_initializer, p->cap_main_init, copy);
+        n->input[3 + s] = state;
+        outs[1 + s] = fmt(p, state, ".new");
+        bind(p, p->ti_grad, &p->cap_gb, state, outs[1 + s]);
+        Onnx__ValueInfoProto *vi = pb_alloc(&p->b, sizeof *vi);
+        if (vi) onnx__value_info_proto__init(vi), vi->name = outs[1 + s];
+        PB_PUSH(&p->b, p->grad->output, p->grad->n_output, p->cap_go, vi);
+    }
+    n->output = outs;
+    n->n_output = 3;
+    return NULL;
+}
+
+/* Dropout (opset >= 12): training_mode = true; `seed` set when asked. */
+static ot_status_t *dropout_to_training(prep_t *p, Onnx__NodeProto *n, int index) {
+    int64_t opset = ot_model_opset(p->m, "");
+    if (opset < 12)
+        return ot_status_create(OT_ERR_UNSUPPORTED,
+                                "node '%s' (Dropout): training needs opset >= 12 (the model imports %lld)",
+                                n->name ? n->name : "", (long long)opset);
+    static const char *training_mode = "onnxtrain.training_mode", *default_ratio = "onnxtrain.dropout_ratio";
+    Onnx__GraphProto *g = p->mp->graph;
+    if (!initializer(g, training_mode)) {
+        bool yes = true;
+        float half = 0.5f;
+        ot_tensor_t t = {OT_DTYPE_BOOL, {0, {0}}, &yes}, r = {OT_DTYPE_FLOAT, {0, {0}}, &half};
+        add_init(p, g, &p->cap_main_init, training_mode, &t);
+        add_init(p, g, &p->cap_main_init, default_ratio, &r);
+    }
+    char **in = pb_alloc(&p->b, sizeof *in * 3);
+    if (!in) return oom();
+    in[0] = n->input[0];
+    in[1] = n->n_input > 1 && n->input[1] && *n->input[1] ? n->input[1] : (char *)default_ratio;
+    in[2] = (char *)training_mode;
+    n->input = in;
+    n->n_input = 3;
+    if (p->o->has_seed) {
+        Onnx__AttributeProto *a = pb_find_attr(n, "seed");
+        if (a) a->i = p->o->seed + index, a->has_i = 1;
+        else pb_attr_int(&p->b, n, "seed", p->o->seed + index);
+    }
+    return NULL;
+}
+
+/* ---- loss ------------------------------------------------------------------ */
+
+static ot_status_t *add_loss(prep_t *p, const char *y, const ot_value_t *yv, const char *labels) {
+    Onnx__GraphProto *g = p->grad;
+    const char *loss = "loss";
+    ot_shape_t batch = yv->type.shape;
+    switch (p->o->loss) {
+    case OT_LOSS_NONE: {
+        if (ot_shape_numel(&yv->type.shape) != 1)
+            return ot_status_create(OT_ERR_INVALID_MODEL, "--loss none: output '%s' must be a scalar (the loss)", y);
+        const char *in[] = {y}, *out[] = {loss};
+        add_node(p, g, &p->cap_gn, "", "Identity", 1, in, 1, out);
+        return NULL;
+    }
+    case OT_LOSS_CROSS_ENTROPY: {
+        if (yv->type.shape.rank < 2)
+            return ot_status_create(OT_ERR_INVALID_MODEL,
+                                    "--loss cross_entropy: output '%s' must be (N, C, ...) logits", y);
+        ot_shape_t ls = ot_shape_make(batch.rank - 1, NULL);
+        ls.dims[0] = batch.dims[0];
+        for (int d = 2; d < batch.rank; d++) ls.dims[d - 1] = batch.dims[d];
+        PB_PUSH(&p->b, g->input, g->n_input, p->cap_gin, pb_value_info(&p->b, labels, OT_DTYPE_INT64, &ls, "N"));
+        const char *in[] = {y, labels}, *out[] = {loss};
+        Onnx__NodeProto *n = add_node(p, g, &p->cap_gn, "", "SoftmaxCrossEntropyLoss", 2, in, 1, out);
+        pb_attr_string(&p->b, n, "reduction", "mean");
+        return NULL;
+    }
+    case OT_LOSS_MSE:
+    case OT_LOSS_L1:
+    case OT_LOSS_BCE_WITH_LOGITS: {
+        PB_PUSH(&p->b, g->input, g->n_input, p->cap_gin,
+                pb_value_info(&p->b, labels, yv->type.dtype, &yv->type.shape, "N"));
+        const char *per = "loss.elementwise";
+        if (p->o->loss == OT_LOSS_MSE) {
+            const char *a[] = {y, labels}, *d[] = {"loss.diff"}, *sq_in[] = {"loss.diff", "loss.diff"}, *sq[] = {per};
+            add_node(p, g, &p->cap_gn, "", "Sub", 2, a, 1, d);
+            add_node(p, g, &p->cap_gn, "", "Mul", 2, sq_in, 1, sq);
+        } else if (p->o->loss == OT_LOSS_L1) {
+            const char *a[] = {y, labels}, *d[] = {"loss.diff"}, *ab_in[] = {"loss.diff"}, *ab[] = {per};
+            add_node(p, g, &p->cap_gn, "", "Sub", 2, a, 1, d);
+            add_node(p, g, &p->cap_gn, "", "Abs", 1, ab_in, 1, ab);
+        } else {
+            /* PyTorch's stable form: max(x, 0) - x * t + log(1 + exp(-|x|)) */
+            const char *x[] = {y}, *r[] = {"loss.relu"}, *xt_in[] = {y, labels}, *xt[] = {"loss.xt"},
+                       *ab[] = {"loss.abs"}, *ng_in[] = {"loss.abs"}, *ng[] = {"loss.negabs"},
+                       *sp_in[] = {"loss.negabs"}, *sp[] = {"loss.softplus"}, *s1_in[] = {"loss.relu", "loss.xt"},
+                       *s1[] = {"loss.relu_xt"}, *s2_in[] = {"loss.relu_xt", "loss.softplus"}, *s2[] = {per};
+            add_node(p, g, &p->cap_gn, "", "Relu", 1, x, 1, r);
+            add_node(p, g, &p->cap_gn, "", "Mul", 2, xt_in, 1, xt);
+            add_node(p, g, &p->cap_gn, "", "Abs", 1, x, 1, ab);
+            add_node(p, g, &p->cap_gn, "", "Neg", 1, ng_in, 1, ng);
+            add_node(p, g, &p->cap_gn, "", "Softplus", 1, sp_in, 1, sp);
+            add_node(p, g, &p->cap_gn, "", "Sub", 2, s1_in, 1, s1);
+            add_node(p, g, &p->cap_gn, "", "Add", 2, s2_in, 1, s2);
+        }
+        const char *m_in[] = {per}, *m_out[] = {loss};
+        Onnx__NodeProto *n = add_node(p, g, &p->cap_gn, "", "ReduceMean", 1, m_in, 1, m_out);
+        pb_attr_int(&p->b, n, "keepdims", 0);
+        return NULL;
+    }
+    }
+    return ot_status_create(OT_ERR_INVALID_ARGUMENT, "prepare: unknown loss %d", (int)p->o->loss);
+}
+
+/* ---- optimizers ---------------------------------------------------------- */
+
+/* State tensors per parameter of our optimizer ops (ai.onnxtrain), in the
+ * order the op takes them. A state with a `when` attribute exists only when
+ * that attribute is non-zero (SGD's buffer with momentum, Adam's max with
+ * amsgrad...); `init` names the attribute holding its initial value. */
+typedef struct optimizer_state {
+    const char *name, *when, *init;
+} optimizer_state_t;
+
+typedef struct optimizer_info {
+    const char *op;
+    optimizer_state_t states[4];
+} optimizer_info_t;
+
+static const optimizer_info_t optimizers[] = {
+    {"SGD", {{"momentum_buffer", "momentum", NULL}}},
+    {"Adam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}, {"max_exp_avg_sq", "amsgrad", NULL}}},
+    {"AdamW", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}, {"max_exp_avg_sq", "amsgrad", NULL}}},
+    {"RMSprop", {{"square_avg", NULL, NULL}, {"momentum_buffer", "momentum", NULL}, {"grad_avg", "centered", NULL}}},
+    {"Adagrad", {{"sum", NULL, "initial_accumulator_value"}}},
+    {"Adadelta", {{"square_avg", NULL, NULL}, {"acc_delta", NULL, NULL}}},
+    {"NAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}, {"mu_product", NULL, NULL}}},
+    {"RAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
+    {"Lion", {{"exp_avg", NULL, NULL}}},
+    {"LAMB", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
+};
+
+static const optimizer_info_t *find_optimizer(const char *op) {
+    for (size_t i = 0; i < sizeof optimizers / sizeof optimizers[0]; i++)
+        if (!strcmp(optimizers[i].op, op)) return &optimizers[i];
+    return NULL;
+}
+
+static const ot_attr_t *find_attr(const ot_prepare_options_t *o, const char *name) {
+    for (int a = 0; name && a < o->n_optimizer_attrs; a++)
+        if (!strcmp(o->optimizer_attrs[a].name, name)) return &o->optimizer_attrs[a];
+    return NULL;
+}
+
+static double attr_value(const ot_attr_t *a) { return !a ? 0 : a->type == OT_ATTR_INT ? (double)a->i : a->f; }
+
+/* The states this node will have, given its attributes. */
+static int active_states(const optimizer_info_t *opt, const ot_prepare_options_t *o, const optimizer_state_t **out) {
+    int n = 0;
+    for (int s = 0; s < 4 && opt->states[s].name; s++)
+        if (!opt->states[s].when || attr_value(find_attr(o, opt->states[s].when)) != 0) out[n++] = &opt->states[s];
+    return n;
+}
+
+/* ---- public -------------------------------------------------------------- */
+
+ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o, ot_model_t **out) {
+    if (!m || !o || !out) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_model_prepare: NULL argument");
+    *out = NULL;
+    if (m->n_training_info)
+        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "the model already has training_info (it is a training model)");
+    const optimizer_info_t *opt = find_optimizer(o->optimizer ? o->optimizer : "");
+    if (!opt) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "unknown optimizer '%s'", o->optimizer ? o->optimizer : "");
+    const ot_graph_t *ir = &m->graph;
+    int y = -1;
+    if (o->output) {
+        for (int k = 0; k < ir->n_outputs; k++)
+            if (!strcmp(ir->values[ir->outputs[k]].name, o->output)) y = ir->outputs[k];
+        if (y < 0) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "'%s' is not an output of the model", o->output);
+    } else if (ir->n_outputs > 0) {
+        y = ir->outputs[0];
+    }
+    if (y < 0) return ot_status_create(OT_ERR_INVALID_MODEL, "the model has no output");
+    const char *labels = o->labels ? o->labels : "labels";
+    if (ot_graph_find(ir, labels) >= 0)
+        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "the model already has a value named '%s' (choose --labels)", labels);
+
+    ot_arena_t *arena = ot_arena_create();
+    if (!arena) return oom();
+    prep_t p = {.b = {arena, false}, .m = m, .o = o};
+    ot_status_t *st = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if ((st = ot_model_to_bytes(m, &bytes, &len))) goto done;
+    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, arena};
+    p.mp = onnx__model_proto__unpack(&alloc, len, bytes);
+    free(bytes);
+    bytes = NULL;
+    if (!p.mp) {
+        st = ot_status_create(OT_ERR_RUNTIME, "prepare: cannot re-read the serialized model");
+        goto done;
+    }
+    Onnx__ModelProto *mp = p.mp;
+    p.cap_main_init = mp->graph->n_initializer;
+    p.cap_main_node = mp->graph->n_node;
+    p.grad = pb_alloc(&p.b, sizeof *p.grad);
+    p.opt = pb_alloc(&p.b, sizeof *p.opt);
+    p.ti_grad = pb_alloc(&p.b, sizeof *p.ti_grad);
+    p.ti_opt = pb_alloc(&p.b, sizeof *p.ti_opt);
+    if (!p.grad || !p.opt || !p.ti_grad || !p.ti_opt) {
+        st = oom();
+        goto done;
+    }
+    onnx__graph_proto__init(p.grad);
+    onnx__graph_proto__init(p.opt);
+    onnx__training_info_proto__init(p.ti_grad);
+    onnx__training_info_proto__init(p.ti_opt);
+    p.grad->name = "onnxtrain.gradient";
+    p.opt->name = "onnxtrain.optimizer";
+    p.ti_grad->algorithm = p.grad;
+    p.ti_opt->algorithm = p.opt;
+
+    /* training mode */
+    int n_bn = 0, n_drop = 0;
+    for (size_t i = 0; i < mp->graph->n_node && !st; i++) {
+        Onnx__NodeProto *n = mp->graph->node[i];
+        if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) continue;
+        if (!strcmp(n->op_type, "BatchNormalization")) st = batchnorm_to_training(&p, n, n_bn++);
+        else if (!strcmp(n->op_type, "Dropout")) st = dropout_to_training(&p, n, n_drop++);
+    }
+    if (st) goto done;
+
+    /* [0] loss, Gradient, accumulation */
+    if ((st = add_loss(&p, ir->values[y].name, &ir->values[y], labels))) goto done;
+    int n_params = 0;
+    const char **params = pb_alloc(&p.b, sizeof *params * (size_t)(ir->n_values + 1));
+    const char **zs = pb_alloc(&p.b, sizeof *zs * (size_t)(ir->n_inputs + 1));
+    if (!params || !zs) {
+        st = oom();
+        goto done;
+    }
+    for (int k = 0; k < ir->n_initializers; k++)
+        if (is_trainable(m, ir->initializers[k], o)) params[n_params++] = ir->values[ir->initializers[k]].name;
+    if (n_params == 0) {
+        st = ot_status_create(OT_ERR_INVALID_ARGUMENT, "nothing to train: no float initializer is read by the model "
+                                                       "(or all are frozen)");
+        goto done;
+    }
+    int n_zs = 0;
+    for (int k = 0; k < ir->n_inputs; k++)
+        if (!ir->values[ir->inputs[k]].is_initializer) zs[n_zs++] = ir->values[ir->inputs[k]].name;
+    const char **g_in = pb_alloc(&p.b, sizeof *g_in * (size_t)(n_params + n_zs + 1));
+    const char **g_out = pb_alloc(&p.b, sizeof *g_out * (size_t)(n_params + 1));
+    if (!g_in || !g_out) {
+        st = oom();
+        goto done;
+    }
+    for (int i = 0; i < n_params; i++) g_in[i] = params[i], g_out[i] = fmt(&p, params[i], ".grad.step");
+    for (int i = 0; i < n_zs; i++) g_in[n_params + i] = zs[i];
+    Onnx__NodeProto *gn = add_node(&p, p.grad, &p.cap_gn, "ai.onnx.preview.training", "Gradient", n_params + n_zs,
+                                   g_in, n_params, g_out);
+    pb_attr_strings(&p.b, gn, "xs", params, (size_t)n_params);
+    if (n_zs) pb_attr_strings(&p.b, gn, "zs", zs, (size_t)n_zs);
+    pb_attr_string(&p.b, gn, "y", "loss");
+    Onnx__ValueInfoProto *loss_vi = pb_alloc(&p.b, sizeof *loss_vi);
+    if (loss_vi) onnx__value_info_proto__init(loss_vi), loss_vi->name = "loss";
+    PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, loss_vi);
+    for (int i = 0; i < n_params; i++) {
+        const ot_value_t *pv = &ir->values[ot_graph_find(ir, params[i])];
+        const char *acc = fmt(&p, params[i], ".grad"), *sum = fmt(&p, params[i], ".grad.sum");
+        add_zeros(&p, p.grad, &p.cap_gi, acc, pv->type.dtype, &pv->type.shape, 0);
+        const char *in[] = {acc, g_out[i]}, *outn[] = {sum};
+        add_node(&p, p.grad, &p.cap_gn, "", "Add", 2, in, 1, outn);
+        Onnx__ValueInfoProto *vi = pb_alloc(&p.b, sizeof *vi);
+        if (vi) onnx__value_info_proto__init(vi), vi->name = (char *)sum;
+        PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, vi);
+        bind(&p, p.ti_grad, &p.cap_gb, acc, sum);
+    }
+
+    /* [1] optimizer: lr, step, states; zeros back into the accumulators */
+    {
+        float lr = o->lr;
+        int64_t zero = 0, one = 1;
+        ot_tensor_t lr_t = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, step_t = {OT_DTYPE_INT64, {0, {0}}, &zero},
+                    one_t = {OT_DTYPE_INT64, {0, {0}}, &one};
+        add_init(&p, p.opt, &p.cap_oi, "lr", &lr_t);
+        add_init(&p, p.opt, &p.cap_oi, "step", &step_t);
+        add_init(&p, p.opt, &p.cap_oi, "onnxtrain.one", &one_t);
+        const char *s_in[] = {"step", "onnxtrain.one"}, *s_out[] = {"step.next"}, *l_in[] = {"lr"}, *l_out[] = {"lr.next"};
+        add_node(&p, p.opt, &p.cap_on, "", "Add", 2, s_in, 1, s_out);
+        add_node(&p, p.opt, &p.cap_on, "", "Identity", 1, l_in, 1, l_out); /* lr is state: schedules write it */
+        bind(&p, p.ti_opt, &p.cap_ob, "step", "step.next");
+        bind(&p, p.ti_opt, &p.cap_ob, "lr", "lr.next");
+        const optimizer_state_t *states[4];
+        int S = active_states(opt, o, states), n_in = 2 + n_params * (2 + S), n_out = n_params * (1 + S);
+        const char **in = pb_alloc(&p.b, sizeof *in * (size_t)n_in), **outn = pb_alloc(&p.b, sizeof *outn * (size_t)n_out);
+        if (!in || !outn) {
+            st = oom();
+            goto done;
+        }
+        in[0] = "lr";
+        in[1] = "step.next";
+        for (int i = 0; i < n_params; i++) {
+            const ot_value_t *pv = &ir->values[ot_graph_find(ir, params[i])];
+            in[2 + i] = params[i];
+            in[2 + n_params + i] = fmt(&p, params[i], ".grad");
+            outn[i] = fmt(&p, params[i], ".new");
+            bind(&p, p.ti_opt, &p.cap_ob, params[i], outn[i]);
+            for (int s = 0; s < S; s++) {
+                char suffix[64];
+                snprintf(suffix, sizeof suffix, ".%s", states[s]->name);
+                const char *state = fmt(&p, params[i], suffix);
+                in[2 + n_params * (2 + s) + i] = state;
+                outn[n_params * (1 + s) + i] = fmt(&p, state, ".new");
+                add_zeros(&p, p.opt, &p.cap_oi, state, pv->type.dtype, &pv->type.shape,
+                          attr_value(find_attr(o, states[s]->init)));
+                bind(&p, p.ti_opt, &p.cap_ob, state, outn[n_params * (1 + s) + i]);
+            }
+            /* the accumulator back to zeros: Expand of a scalar, folded at plan time */
+            const char *zero_name = fmt(&p, params[i], ".grad.zero"), *shape = fmt(&p, params[i], ".grad.shape");
+            const char *sh_in[] = {in[2 + n_params + i]}, *sh_out[] = {shape};
+            const char *ex_in[] = {pv->type.dtype == OT_DTYPE_FLOAT ? "onnxtrain.zero_f32" : "onnxtrain.zero_f64", shape};
+            const char *ex_out[] = {zero_name};
+            add_node(&p, p.opt, &p.cap_on, "", "Shape", 1, sh_in, 1, sh_out);
+            add_node(&p, p.opt, &p.cap_on, "", "Expand", 2, ex_in, 1, ex_out);
+            bind(&p, p.ti_opt, &p.cap_ob, in[2 + n_params + i], zero_name);
+        }
+        float zf = 0;
+        double zd = 0;
+        ot_tensor_t zf_t = {OT_DTYPE_FLOAT, {0, {0}}, &zf}, zd_t = {OT_DTYPE_DOUBLE, {0, {0}}, &zd};
+        add_init(&p, p.opt, &p.cap_oi, "onnxtrain.zero_f32", &zf_t);
+        add_init(&p, p.opt, &p.cap_oi, "onnxtrain.zero_f64", &zd_t);
+        Onnx__NodeProto *on = add_node(&p, p.opt, &p.cap_on, OT_DOMAIN, opt->op, n_in, in, n_out, outn);
+        for (int a = 0; on && a < o->n_optimizer_attrs; a++) {
+            const ot_attr_t *at = &o->optimizer_attrs[a];
+            switch (at->type) {
+            case OT_ATTR_FLOAT: pb_attr_float(&p.b, on, at->name, at->f); break;
+            case OT_ATTR_INT: pb_attr_int(&p.b, on, at->name, at->i); break;
+            case OT_ATTR_FLOATS: pb_attr_floats(&p.b, on, at->name, at->floats, (size_t)at->n); break;
+            case OT_ATTR_INTS: pb_attr_ints(&p.b, on, at->name, at->ints, (size_t)at->n); break;
+            default:
+                st = ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer attribute '%s': unsupported type", at->name);
+                goto done;
+            }
+        }
+        /* outputs: everything the bindings read is an algorithm output */
+        for (size_t b = 0; b < p.ti_opt->n_update_binding; b++) {
+            Onnx__ValueInfoProto *vi = pb_alloc(&p.b, sizeof *vi);
+            if (vi) onnx__value_info_proto__init(vi), vi->name = p.ti_opt->update_binding[b]->value;
+            PB_PUSH(&p.b, p.opt->output, p.opt->n_output, p.cap_oo, vi);
+        }
+    }
+
+    /* opsets: the training domains; the model */
+    size_t cap_ops = mp->n_opset_import;
+    const char *domains[] = {"ai.onnx.preview.training", OT_DOMAIN, "com.microsoft"};
+    for (size_t d = 0; d < sizeof domains / sizeof domains[0]; d++) {
+        if (ot_model_opset(m, domains[d]) >= 0) continue;
+        Onnx__OperatorSetIdProto *op = pb_alloc(&p.b, sizeof *op);
+        if (op) {
+            onnx__operator_set_id_proto__init(op);
+            op->domain = (char *)domains[d];
+            op->has_version = 1;
+            op->version = 1;
+        }
+        PB_PUSH(&p.b, mp->opset_import, mp->n_opset_import, cap_ops, op);
+    }
+    Onnx__TrainingInfoProto **tis = pb_alloc(&p.b, sizeof *tis * 2);
+    if (!tis) {
+        st = oom();
+        goto done;
+    }
+    tis[0] = p.ti_grad;
+    tis[1] = p.ti_opt;
+    mp->training_info = tis;
+    mp->n_training_info = 2;
+    if (p.b.oom) {
+        st = oom();
+        goto done;
+    }
+    len = onnx__model_proto__get_packed_size(mp);
+    if (!(bytes = malloc(len ? len : 1))) {
+        st = oom();
+        goto done;
+    }
+    onnx__model_proto__pack(mp, bytes);
+    ot_model_t *prepared = NULL;
+    st = ot_model_load_bytes(bytes, len, m->dir, m->registry, NULL, &prepared);
+    ot_training_session_t *check = NULL;
+    if (!st) st = ot_training_session_create(prepared, &check);
+    ot_training_session_destroy(check);
+    if (st) {
+        ot_model_destroy(prepared);
+        st = ot_status_wrap(st, "prepare: the training model does not validate");
+    } else {
+        *out = prepared;
+    }
+done:
+    free(bytes);
+    ot_arena_destroy(arena);
+    return st;
+}

@@ -1,0 +1,114 @@
+// tests/test_prepare.cc: `onnxtrain prepare` -> `onnxtrain train` ->
+// `onnxtrain export` on PyTorch-exported models, against PyTorch training
+// the same weights on the same batches (tools/fixtures/gen_prepare_fixtures.py):
+// per-step losses (rtol 1e-4) and the exported model's logits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "onnxtrain/onnxtrain.h"
+
+namespace {
+
+const std::string kDir = std::string(OT_SOURCE_DIR) + "/tests/fixtures/prepare/";
+
+std::string run_cli(const std::string &args, int *status) {
+    std::string cmd = std::string(OT_BINARY_DIR) + "/onnxtrain " + args + " 2>&1";
+    std::string out;
+    FILE *p = popen(cmd.c_str(), "r");
+    if (!p) return "popen failed";
+    char buf[512];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    *status = pclose(p);
+    return out;
+}
+
+std::vector<double> read_losses(const std::string &csv) {
+    std::vector<double> out;
+    FILE *f = fopen(csv.c_str(), "r");
+    if (!f) return out;
+    char line[256];
+    if (!fgets(line, sizeof line, f)) line[0] = 0; // header
+    int step;
+    double loss;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%d,%lf,", &step, &loss) == 2) out.push_back(loss);
+    fclose(f);
+    return out;
+}
+
+struct Case {
+    const char *model, *optimizer, *flags;
+};
+
+class PrepareTrain : public ::testing::TestWithParam<Case> {};
+
+TEST_P(PrepareTrain, MatchesPyTorchLossesAndExportsItsWeights) {
+    const Case &c = GetParam();
+    std::string tmp = ::testing::TempDir() + std::string("ot_prepare_") + c.model + "_" + c.optimizer;
+    std::string train = tmp + "_train.onnx", ckpt = tmp + "_ckpt.onnx", log = tmp + ".csv",
+                exported = tmp + "_export.onnx", out_dir = tmp + "_out";
+    int status = -1;
+    std::string out = run_cli("prepare " + kDir + c.model + ".onnx -o " + train + " --loss cross_entropy " + c.flags,
+                              &status);
+    ASSERT_EQ(status, 0) << out;
+    out = run_cli("train " + train + " --data " + kDir + c.model + "_data.npz --batch-size 8 --steps 20 --no-shuffle --log " +
+                      log + " --checkpoint " + ckpt,
+                  &status);
+    ASSERT_EQ(status, 0) << out;
+    std::vector<double> got = read_losses(log);
+    ot_tensor_t *ref = nullptr;
+    ot_status_t *st = ot_tensor_load((kDir + c.model + "_" + c.optimizer + ".npy").c_str(), &ref);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    ASSERT_EQ(got.size(), 20u);
+    for (int s = 0; s < 20; s++) {
+        double want = ((const double *)ref->data)[s];
+        EXPECT_NEAR(got[s], want, 1e-4 * std::fabs(want)) << c.model << " " << c.optimizer << " step " << s + 1;
+    }
+    ot_tensor_destroy(ref);
+
+    // the exported inference model holds the trained weights
+    out = run_cli("export " + ckpt + " -o " + exported, &status);
+    ASSERT_EQ(status, 0) << out;
+    ot_registry_t *reg = nullptr;
+    ot_model_t *m = nullptr;
+    ot_session_t *s = nullptr;
+    ot_tensor_t *logits_ref = nullptr, *logits = nullptr;
+    st = ot_registry_create(&reg);
+    if (!st) st = ot_model_load(exported.c_str(), reg, nullptr, &m);
+    if (!st) st = ot_session_create(m, &s);
+    if (!st) st = ot_tensor_load((kDir + c.model + "_" + c.optimizer + "_logits.npy").c_str(), &logits_ref);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    EXPECT_EQ(ot_model_num_inputs(m), 1) << "the export keeps only the model's own input";
+    out = run_cli("run " + exported + " --input x=" + kDir + c.model + "_x8.npy --output-dir " + out_dir + " --quiet",
+                  &status);
+    ASSERT_EQ(status, 0) << out;
+    st = ot_tensor_load((out_dir + "/output_0.pb").c_str(), &logits);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    int64_t n = ot_shape_numel(&logits_ref->shape);
+    ASSERT_EQ(ot_shape_numel(&logits->shape), n);
+    for (int64_t i = 0; i < n; i++) {
+        float want = ((const float *)logits_ref->data)[i], have = ((const float *)logits->data)[i];
+        EXPECT_NEAR(have, want, 1e-4 * (1 + std::fabs(want))) << "logit " << i;
+    }
+    ot_tensor_destroy(logits);
+    ot_tensor_destroy(logits_ref);
+    ot_session_destroy(s);
+    ot_model_destroy(m);
+    ot_registry_destroy(reg);
+    for (const std::string &f : {train, ckpt, log, exported}) std::remove(f.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, PrepareTrain,
+                         ::testing::Values(Case{"mlp", "sgd", "--optimizer sgd --lr 0.05 --momentum 0.9"},
+                                           Case{"mlp", "adamw", "--optimizer adamw --lr 0.01 --weight-decay 0.01"},
+                                           Case{"cnn", "sgd", "--optimizer sgd --lr 0.05 --momentum 0.9"},
+                                           Case{"cnn", "adamw", "--optimizer adamw --lr 0.01 --weight-decay 0.01"}),
+                         [](const ::testing::TestParamInfo<Case> &i) {
+                             return std::string(i.param.model) + "_" + i.param.optimizer;
+                         });
+
+} // namespace

@@ -1,0 +1,238 @@
+/* tools/cli/cmd_prepare.c: `onnxtrain prepare`, an inference model -> a
+ * standard ONNX training model (TrainingInfoProto), see ot_model_prepare.
+ *
+ * Optimizer hyperparameters are the optimizer op's attributes, spelled as
+ * torch names them in kebab case (--weight-decay -> weight_decay); their
+ * types come from the op's schema in the registry, so a plugin optimizer
+ * gets the same flags. Flags of INT attributes given without a value
+ * (--nesterov, --amsgrad) mean 1. */
+#define _XOPEN_SOURCE 700 /* strdup */
+
+#include "tools/cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void prepare_usage(FILE *f) {
+    fprintf(f,
+            "usage: onnxtrain prepare MODEL.onnx -o TRAIN.onnx --loss {cross_entropy,mse,l1,bce_with_logits,none}\n"
+            "           --optimizer {sgd,adam,adamw,...} [--lr X] [--output NAME] [--labels NAME]\n"
+            "           [--freeze NAME,...] [--seed N] [--init keep] [--pytorch-running-var] [--plugin LIB.so]\n"
+            "           [optimizer hyperparameters: --momentum X --dampening X --nesterov --weight-decay X\n"
+            "            --betas B1,B2 --eps X --amsgrad --maximize ...]\n"
+            "Writes MODEL as a training model: the loss, Gradient, gradient accumulators and the optimizer\n"
+            "in ModelProto.training_info; BatchNormalization and Dropout in training mode.\n");
+}
+
+static bool parse_loss(const char *s, ot_loss_kind_t *out) {
+    static const struct {
+        const char *name;
+        ot_loss_kind_t kind;
+    } losses[] = {{"cross_entropy", OT_LOSS_CROSS_ENTROPY}, {"mse", OT_LOSS_MSE}, {"l1", OT_LOSS_L1},
+                  {"bce_with_logits", OT_LOSS_BCE_WITH_LOGITS}, {"none", OT_LOSS_NONE}};
+    for (size_t i = 0; i < sizeof losses / sizeof losses[0]; i++)
+        if (!strcmp(s, losses[i].name)) {
+            *out = losses[i].kind;
+            return true;
+        }
+    return false;
+}
+
+/* The optimizer record whose op_type matches `name` case-insensitively. */
+static const ot_op_def_t *find_optimizer(const ot_registry_t *reg, const char *name) {
+    for (int i = 0; i < ot_registry_count(reg); i++) {
+        const ot_op_def_t *op = ot_registry_get(reg, i);
+        if (op->domain && !strcmp(op->domain, OT_DOMAIN) && !strcasecmp(op->op_type, name)) return op;
+    }
+    return NULL;
+}
+
+static int parse_floats(const char *s, float *out, int max) {
+    int n = 0;
+    while (*s && n < max) {
+        char *end;
+        out[n++] = strtof(s, &end);
+        if (end == s) return -1;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return n;
+}
+
+int cmd_prepare(int argc, char **argv) {
+    const char *in_path = NULL, *out_path = NULL, *loss = NULL, *optimizer = NULL, *freeze = NULL, *init = "keep";
+    ot_prepare_options_t o = {.lr = 1e-3f};
+    ot_attr_t attrs[32];
+    float floats[32][8];
+    char names[32][64];
+    int n_attrs = 0;
+    const char *plugins[8];
+    int n_plugins = 0;
+    /* hyperparameter flags are resolved once the optimizer is known */
+    const char *hp_flag[32], *hp_value[32];
+    int n_hp = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                                                                   \
+    do {                                                                                                               \
+        if (!v) {                                                                                                      \
+            fprintf(stderr, "onnxtrain prepare: %s needs a value\n", a);                                               \
+            return 2;                                                                                                  \
+        }                                                                                                              \
+        i++;                                                                                                           \
+    } while (0)
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            prepare_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+            NEED_VALUE();
+            out_path = v;
+        } else if (!strcmp(a, "--loss")) {
+            NEED_VALUE();
+            loss = v;
+        } else if (!strcmp(a, "--optimizer")) {
+            NEED_VALUE();
+            optimizer = v;
+        } else if (!strcmp(a, "--lr")) {
+            NEED_VALUE();
+            o.lr = strtof(v, NULL);
+        } else if (!strcmp(a, "--output")) {
+            NEED_VALUE();
+            o.output = v;
+        } else if (!strcmp(a, "--labels")) {
+            NEED_VALUE();
+            o.labels = v;
+        } else if (!strcmp(a, "--freeze")) {
+            NEED_VALUE();
+            freeze = v;
+        } else if (!strcmp(a, "--seed")) {
+            NEED_VALUE();
+            o.has_seed = true;
+            o.seed = strtoll(v, NULL, 10);
+        } else if (!strcmp(a, "--init")) {
+            NEED_VALUE();
+            init = v;
+        } else if (!strcmp(a, "--pytorch-running-var")) {
+            o.unbiased_running_var = true;
+        } else if (!strcmp(a, "--plugin")) {
+            NEED_VALUE();
+            if (n_plugins < 8) plugins[n_plugins++] = v;
+        } else if (!strncmp(a, "--", 2)) {
+            if (n_hp == 32) {
+                fprintf(stderr, "onnxtrain prepare: too many hyperparameters\n");
+                return 2;
+            }
+            hp_flag[n_hp] = a + 2;
+            hp_value[n_hp] = v && strncmp(v, "--", 2) ? v : NULL;
+            if (hp_value[n_hp]) i++;
+            n_hp++;
+        } else if (!in_path) {
+            in_path = a;
+        } else {
+            fprintf(stderr, "onnxtrain prepare: unexpected argument '%s'\n", a);
+            prepare_usage(stderr);
+            return 2;
+        }
+#undef NEED_VALUE
+    }
+    if (!in_path || !out_path || !loss || !optimizer) {
+        prepare_usage(stderr);
+        return 2;
+    }
+    if (!parse_loss(loss, &o.loss)) {
+        fprintf(stderr, "onnxtrain prepare: unknown loss '%s'\n", loss);
+        return 2;
+    }
+    if (strcmp(init, "keep") != 0) {
+        fprintf(stderr, "onnxtrain prepare: --init %s: only 'keep' is supported so far\n", init);
+        return 2;
+    }
+    ot_registry_t *reg = NULL;
+    ot_model_t *m = NULL, *prepared = NULL;
+    ot_status_t *st = ot_registry_create(&reg);
+    for (int i = 0; !st && i < n_plugins; i++) st = ot_registry_load_plugin(reg, plugins[i]);
+    if (st) {
+        ot_registry_destroy(reg);
+        return cli_fail(st, "registry");
+    }
+    int rc = 1;
+    const ot_op_def_t *op = find_optimizer(reg, optimizer);
+    if (!op) {
+        fprintf(stderr, "onnxtrain prepare: unknown optimizer '%s'\n", optimizer);
+        rc = 2;
+        goto done;
+    }
+    o.optimizer = op->op_type;
+    for (int h = 0; h < n_hp; h++) {
+        char name[64];
+        size_t len = strlen(hp_flag[h]);
+        if (len >= sizeof name) len = sizeof name - 1;
+        for (size_t c = 0; c < len; c++) name[c] = hp_flag[h][c] == '-' ? '_' : hp_flag[h][c];
+        name[len] = 0;
+        const ot_attr_spec_t *spec = NULL;
+        for (const ot_attr_spec_t *s = op->attrs; s && s->name; s++)
+            if (!strcmp(s->name, name)) spec = s;
+        if (!spec) {
+            fprintf(stderr, "onnxtrain prepare: optimizer %s has no hyperparameter --%s\n", op->op_type, hp_flag[h]);
+            rc = 2;
+            goto done;
+        }
+        ot_attr_t *at = &attrs[n_attrs];
+        memset(at, 0, sizeof *at);
+        memcpy(names[n_attrs], name, len + 1);
+        at->name = names[n_attrs];
+        at->type = spec->type;
+        const char *v = hp_value[h];
+        bool ok = true;
+        if (spec->type == OT_ATTR_INT) {
+            char *end = NULL;
+            at->i = v ? strtoll(v, &end, 10) : 1;
+            if (v && !strcasecmp(v, "true")) at->i = 1, end = (char *)v + 4;
+            if (v && !strcasecmp(v, "false")) at->i = 0, end = (char *)v + 5;
+            ok = !v || (end && !*end);
+        } else if (spec->type == OT_ATTR_FLOAT) {
+            char *end = NULL;
+            at->f = v ? strtof(v, &end) : 0;
+            ok = v && end && !*end;
+        } else if (spec->type == OT_ATTR_FLOATS) {
+            int n = v ? parse_floats(v, floats[n_attrs], 8) : -1;
+            ok = n > 0;
+            at->n = n;
+            at->floats = floats[n_attrs];
+        } else {
+            ok = false;
+        }
+        if (!ok) {
+            fprintf(stderr, "onnxtrain prepare: --%s: bad value '%s'\n", hp_flag[h], v ? v : "");
+            rc = 2;
+            goto done;
+        }
+        n_attrs++;
+    }
+    o.n_optimizer_attrs = n_attrs;
+    o.optimizer_attrs = attrs;
+    const char *frozen[256];
+    char *freeze_copy = freeze ? strdup(freeze) : NULL;
+    for (char *tok = freeze_copy ? strtok(freeze_copy, ",") : NULL; tok && o.n_freeze < 256; tok = strtok(NULL, ","))
+        frozen[o.n_freeze++] = tok;
+    o.freeze = frozen;
+    st = ot_model_load(in_path, reg, NULL, &m);
+    if (!st) st = ot_model_prepare(m, &o, &prepared);
+    if (!st) st = ot_model_save(prepared, out_path);
+    free(freeze_copy);
+    if (st) {
+        rc = cli_fail(st, in_path);
+        goto done;
+    }
+    printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer\n", out_path, loss,
+           o.optimizer, (double)o.lr);
+    rc = 0;
+done:
+    ot_model_destroy(prepared);
+    ot_model_destroy(m);
+    ot_registry_destroy(reg);
+    return rc;
+}
