@@ -318,7 +318,7 @@ static const optimizer_info_t optimizers[] = {
     {"RMSprop", {{"square_avg", NULL, NULL}, {"momentum_buffer", "momentum", NULL}, {"grad_avg", "centered", NULL}}},
     {"Adagrad", {{"sum", NULL, "initial_accumulator_value"}}},
     {"Adadelta", {{"square_avg", NULL, NULL}, {"acc_delta", NULL, NULL}}},
-    {"NAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}, {"mu_product", NULL, NULL}}},
+    {"NAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}}, /* mu_product follows from step */
     {"RAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
     {"Lion", {{"exp_avg", NULL, NULL}}},
     {"LAMB", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
@@ -358,9 +358,11 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     const ot_graph_t *ir = &m->graph;
     int y = -1;
     if (o->output) {
-        for (int k = 0; k < ir->n_outputs; k++)
-            if (!strcmp(ir->values[ir->outputs[k]].name, o->output)) y = ir->outputs[k];
-        if (y < 0) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "'%s' is not an output of the model", o->output);
+        /* a graph output, or any float value: models often end in a Softmax
+         * whose input (the logits) is what a cross-entropy loss reads */
+        y = ot_graph_find(ir, o->output);
+        if (y < 0 || ir->values[y].is_initializer || !is_float(ir->values[y].type.dtype))
+            return ot_status_create(OT_ERR_INVALID_ARGUMENT, "'%s' is not a floating-point value of the model", o->output);
     } else if (ir->n_outputs > 0) {
         y = ir->outputs[0];
     }
