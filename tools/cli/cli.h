@@ -10,6 +10,7 @@ int cmd_ops(int argc, char **argv);
 int cmd_prepare(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_idx_to_npz(int argc, char **argv);
 
 /* Prints "onnxtrain: <what>: <message>" to stderr, frees st, returns 1. */
 int cli_fail(ot_status_t *st, const char *what);

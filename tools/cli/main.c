@@ -15,6 +15,7 @@ static const struct {
     {"inspect", cmd_inspect, "print a model's opsets, inputs, outputs, op histogram and parameter count"},
     {"ops", cmd_ops, "list every registered op (opset, forward, backward, oneDNN)"},
     {"train", cmd_train, "train a training model (TrainingInfoProto) on arrays from an .npz file"},
+    {"idx-to-npz", cmd_idx_to_npz, "convert MNIST-style IDX image/label files to an .npz for train"},
     {"export", cmd_export, "write the inference model of a training model or checkpoint"},
     {"prepare", cmd_prepare, "turn an inference model into a training model (loss, optimizer, TrainingInfoProto)"},
 };
