@@ -58,7 +58,7 @@ OT_OP(ot_op_Xor_7)
 OT_OP(ot_op_Not_1)
 
 
-/* ---- dense: Gemm, MatMul, Softmax, LogSoftmax, reductions ---- */
+/* ---- dense: Gemm, MatMul, Softmax, LogSoftmax, reductions, losses (ops/gemm.c, matmul.c, softmax.c, reduce.c, loss.c) ---- */
 OT_OP(ot_op_Gemm_7)
 OT_OP(ot_op_Gemm_9)
 OT_OP(ot_op_Gemm_11)
