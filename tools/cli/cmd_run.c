@@ -38,6 +38,18 @@ void cli_print_tensor(const char *name, const ot_tensor_t *t) {
         }
     }
     printf("%s]\n", n > show ? ", ..." : "");
+    /* (N, C) scores: the class each row picks */
+    if (t->dtype == OT_DTYPE_FLOAT && t->shape.rank == 2 && t->shape.dims[1] > 1) {
+        printf("  argmax per row:");
+        for (int64_t r = 0; r < t->shape.dims[0] && r < 32; r++) {
+            const float *row = (const float *)t->data + r * t->shape.dims[1];
+            int64_t best = 0;
+            for (int64_t c = 1; c < t->shape.dims[1]; c++)
+                if (row[c] > row[best]) best = c;
+            printf(" %" PRId64, best);
+        }
+        printf("%s\n", t->shape.dims[0] > 32 ? " ..." : "");
+    }
 }
 
 /* mkdir -p: creates `path` and its missing parents. */
