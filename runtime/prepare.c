@@ -5,13 +5,18 @@
  * The written program has two TrainingInfoProtos, which any runtime that
  * follows the spec runs in sequence per step:
  *   [0] gradient: loss on the model's output, a Gradient node over the
- *       trainable initializers, gradients added into accumulators
- *       `<param>.grad` (algorithm initializers, zeros); BatchNormalization
- *       running statistics are bound here too;
+ *       trainable initializers, gradients accumulated into `<param>.grad` by com.microsoft::InPlaceAccumulatorV2,
+ *       which overwrites them instead when `onnxtrain.grad_step` differs
+ *       from `step` (an optimizer step happened since: the lazy reset of
+ *       ONNX Runtime's API); BatchNormalization running statistics are
+ *       bound here too;
  *   [1] optimizer: step += 1, one optimizer node over every parameter,
- *       which reads the accumulators and its state (`<param>.<state>`),
- *       then the accumulators are reset to zero. `lr` and `step` are
- *       algorithm initializers (state), so schedules write a tensor.
+ *       which reads the accumulators and its state (`<param>.<state>`).
+ *       `lr` is an algorithm initializer (state), so schedules write a
+ *       tensor. `step` and the accumulators are initializers of the
+ *       inference graph, the only place both stages see (export drops them).
+ * The spec lets each variable be bound once across all TrainingInfoProtos,
+ * hence the step comparison instead of stage [1] zeroing the accumulators.
  * A training session runs [0] as train_step and [1] as optimizer_step.
  * The inference graph itself is switched to training mode
  * (BatchNormalization training_mode=1, Dropout training_mode=true):
@@ -313,7 +318,7 @@ static const optimizer_info_t optimizers[] = {
     {"RMSprop", {{"square_avg", NULL, NULL}, {"momentum_buffer", "momentum", NULL}, {"grad_avg", "centered", NULL}}},
     {"Adagrad", {{"sum", NULL, "initial_accumulator_value"}}},
     {"Adadelta", {{"square_avg", NULL, NULL}, {"acc_delta", NULL, NULL}}},
-    {"NAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}, {"mu_product", NULL, NULL}}},
+    {"NAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}}, /* mu_product follows from step */
     {"RAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
     {"Lion", {{"exp_avg", NULL, NULL}}},
     {"LAMB", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
@@ -353,9 +358,11 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     const ot_graph_t *ir = &m->graph;
     int y = -1;
     if (o->output) {
-        for (int k = 0; k < ir->n_outputs; k++)
-            if (!strcmp(ir->values[ir->outputs[k]].name, o->output)) y = ir->outputs[k];
-        if (y < 0) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "'%s' is not an output of the model", o->output);
+        /* a graph output, or any float value: models often end in a Softmax
+         * whose input (the logits) is what a cross-entropy loss reads */
+        y = ot_graph_find(ir, o->output);
+        if (y < 0 || ir->values[y].is_initializer || !is_float(ir->values[y].type.dtype))
+            return ot_status_create(OT_ERR_INVALID_ARGUMENT, "'%s' is not a floating-point value of the model", o->output);
     } else if (ir->n_outputs > 0) {
         y = ir->outputs[0];
     }
@@ -444,26 +451,41 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     Onnx__ValueInfoProto *loss_vi = pb_alloc(&p.b, sizeof *loss_vi);
     if (loss_vi) onnx__value_info_proto__init(loss_vi), loss_vi->name = "loss";
     PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, loss_vi);
+    {
+        int64_t zero = 0;
+        ot_tensor_t step_t = {OT_DTYPE_INT64, {0, {0}}, &zero};
+        add_init(&p, mp->graph, &p.cap_main_init, "step", &step_t);
+        add_init(&p, p.grad, &p.cap_gi, "onnxtrain.grad_step", &step_t);
+        const char *eq_in[] = {"onnxtrain.grad_step", "step"}, *eq_out[] = {"onnxtrain.grads_current"};
+        const char *not_in[] = {"onnxtrain.grads_current"}, *not_out[] = {"onnxtrain.overwrite_grads"};
+        const char *id_in[] = {"step"}, *id_out[] = {"onnxtrain.grad_step.next"};
+        add_node(&p, p.grad, &p.cap_gn, "", "Equal", 2, eq_in, 1, eq_out);
+        add_node(&p, p.grad, &p.cap_gn, "", "Not", 1, not_in, 1, not_out);
+        add_node(&p, p.grad, &p.cap_gn, "", "Identity", 1, id_in, 1, id_out);
+        bind(&p, p.ti_grad, &p.cap_gb, "onnxtrain.grad_step", "onnxtrain.grad_step.next");
+        Onnx__ValueInfoProto *vi = pb_alloc(&p.b, sizeof *vi);
+        if (vi) onnx__value_info_proto__init(vi), vi->name = "onnxtrain.grad_step.next";
+        PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, vi);
+    }
     for (int i = 0; i < n_params; i++) {
         const ot_value_t *pv = &ir->values[ot_graph_find(ir, params[i])];
         const char *acc = fmt(&p, params[i], ".grad"), *sum = fmt(&p, params[i], ".grad.sum");
-        add_zeros(&p, p.grad, &p.cap_gi, acc, pv->type.dtype, &pv->type.shape, 0);
-        const char *in[] = {acc, g_out[i]}, *outn[] = {sum};
-        add_node(&p, p.grad, &p.cap_gn, "", "Add", 2, in, 1, outn);
+        /* in the inference graph's initializers: stage [1] reads them too */
+        add_zeros(&p, mp->graph, &p.cap_main_init, acc, pv->type.dtype, &pv->type.shape, 0);
+        const char *in[] = {acc, g_out[i], "onnxtrain.overwrite_grads"}, *outn[] = {fmt(&p, params[i], ".grad.updated"), sum};
+        add_node(&p, p.grad, &p.cap_gn, "com.microsoft", "InPlaceAccumulatorV2", 3, in, 2, outn);
         Onnx__ValueInfoProto *vi = pb_alloc(&p.b, sizeof *vi);
         if (vi) onnx__value_info_proto__init(vi), vi->name = (char *)sum;
         PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, vi);
         bind(&p, p.ti_grad, &p.cap_gb, acc, sum);
     }
 
-    /* [1] optimizer: lr, step, states; zeros back into the accumulators */
+    /* [1] optimizer: step += 1, lr, the optimizer node and its states */
     {
         float lr = o->lr;
-        int64_t zero = 0, one = 1;
-        ot_tensor_t lr_t = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, step_t = {OT_DTYPE_INT64, {0, {0}}, &zero},
-                    one_t = {OT_DTYPE_INT64, {0, {0}}, &one};
+        int64_t one = 1;
+        ot_tensor_t lr_t = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, one_t = {OT_DTYPE_INT64, {0, {0}}, &one};
         add_init(&p, p.opt, &p.cap_oi, "lr", &lr_t);
-        add_init(&p, p.opt, &p.cap_oi, "step", &step_t);
         add_init(&p, p.opt, &p.cap_oi, "onnxtrain.one", &one_t);
         const char *s_in[] = {"step", "onnxtrain.one"}, *s_out[] = {"step.next"}, *l_in[] = {"lr"}, *l_out[] = {"lr.next"};
         add_node(&p, p.opt, &p.cap_on, "", "Add", 2, s_in, 1, s_out);
@@ -495,20 +517,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
                           attr_value(find_attr(o, states[s]->init)));
                 bind(&p, p.ti_opt, &p.cap_ob, state, outn[n_params * (1 + s) + i]);
             }
-            /* the accumulator back to zeros: Expand of a scalar, folded at plan time */
-            const char *zero_name = fmt(&p, params[i], ".grad.zero"), *shape = fmt(&p, params[i], ".grad.shape");
-            const char *sh_in[] = {in[2 + n_params + i]}, *sh_out[] = {shape};
-            const char *ex_in[] = {pv->type.dtype == OT_DTYPE_FLOAT ? "onnxtrain.zero_f32" : "onnxtrain.zero_f64", shape};
-            const char *ex_out[] = {zero_name};
-            add_node(&p, p.opt, &p.cap_on, "", "Shape", 1, sh_in, 1, sh_out);
-            add_node(&p, p.opt, &p.cap_on, "", "Expand", 2, ex_in, 1, ex_out);
-            bind(&p, p.ti_opt, &p.cap_ob, in[2 + n_params + i], zero_name);
         }
-        float zf = 0;
-        double zd = 0;
-        ot_tensor_t zf_t = {OT_DTYPE_FLOAT, {0, {0}}, &zf}, zd_t = {OT_DTYPE_DOUBLE, {0, {0}}, &zd};
-        add_init(&p, p.opt, &p.cap_oi, "onnxtrain.zero_f32", &zf_t);
-        add_init(&p, p.opt, &p.cap_oi, "onnxtrain.zero_f64", &zd_t);
         Onnx__NodeProto *on = add_node(&p, p.opt, &p.cap_on, OT_DOMAIN, opt->op, n_in, in, n_out, outn);
         for (int a = 0; on && a < o->n_optimizer_attrs; a++) {
             const ot_attr_t *at = &o->optimizer_attrs[a];

@@ -192,6 +192,7 @@ void run_fixture(const Case &c, bool in_place) {
     std::vector<const ot_tensor_t *> in_ptrs(views.size());
     for (size_t i = 0; i < views.size(); i++) in_ptrs[i] = &views[i];
 
+    int64_t aliased = 0; // outputs written over their own input
     for (int k = 1; k <= 100; k++) {
         step = k;
         std::memcpy(grad.data(), grads.row(k - 1), N * sizeof(float));
@@ -204,7 +205,9 @@ void run_fixture(const Case &c, bool in_place) {
                 ASSERT_EQ(ot_shape_numel(&o->shape), ot_shape_numel(&views[2 + t].shape));
                 if (in_place) {
                     // Next step reads the session's output bytes as its input.
-                    views[2 + (g == 0 ? 0 : g + 1) * kShapes.size() + t].data = o->data;
+                    ot_tensor_t &next = views[2 + (g == 0 ? 0 : g + 1) * kShapes.size() + t];
+                    aliased += next.data == o->data; // this step already ran in place
+                    next.data = o->data;
                 } else {
                     std::memcpy(state[g].data() + off[t], o->data, ot_shape_numel(&o->shape) * sizeof(float));
                 }
@@ -238,6 +241,7 @@ void run_fixture(const Case &c, bool in_place) {
             EXPECT_LE(worst, 1e-6) << c.name << " step " << k << " group " << g;
         }
     }
+    if (in_place) EXPECT_EQ(aliased, 99 * n_groups * (int64_t)kShapes.size()) << "outputs did not alias inputs";
     ot_session_destroy(s);
 }
 

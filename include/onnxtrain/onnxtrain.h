@@ -116,7 +116,8 @@ typedef enum ot_loss_kind {
 
 typedef struct ot_prepare_options {
     ot_loss_kind_t loss;
-    const char *output;       /* the model output the loss reads; NULL: the first */
+    const char *output;       /* the value the loss reads (an output or e.g. the logits before
+                                 a final Softmax); NULL: the first output */
     const char *labels;       /* name of the new labels input; NULL: "labels" */
     const char *optimizer;    /* optimizer op of the ai.onnxtrain domain: "SGD", "Adam", "AdamW" */
     int n_optimizer_attrs;    /* its hyperparameters, as node attributes (torch's names, snake_case) */
