@@ -11,7 +11,7 @@ compare=$2
 src=$3
 shift 3
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(smoke_opset17 resnet_block_opset17 transformer_opset14)
+[ ${#cases[@]} -gt 0 ] || cases=(smoke_opset17 mlp_opset14 mlp_opset17 lenet_opset14 lenet_opset17 resnet_block_opset14 resnet_block_opset17 transformer_opset14 transformer_opset17)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
