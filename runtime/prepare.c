@@ -66,6 +66,19 @@ static void bind(prep_t *p, Onnx__TrainingInfoProto *ti, size_t *cap, const char
     PB_PUSH(&p->b, ti->update_binding, ti->n_update_binding, *cap, e);
 }
 
+/* A typed output of algorithm graph g (onnx.checker wants types on outputs). */
+static void add_output(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *name, ot_dtype_t dt,
+                       const ot_shape_t *shape) {
+    PB_PUSH(&p->b, g->output, g->n_output, *cap, pb_value_info(&p->b, name, dt, shape, "N"));
+}
+
+/* Binds key <- value in ti and declares value, of key's type, an output of ti's algorithm. */
+static void bind_output(prep_t *p, Onnx__TrainingInfoProto *ti, size_t *cap_b, size_t *cap_o, const char *key,
+                        const char *value, ot_dtype_t dt, const ot_shape_t *shape) {
+    bind(p, ti, cap_b, key, value);
+    add_output(p, ti->algorithm, cap_o, value, dt, shape);
+}
+
 static Onnx__NodeProto *add_node(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *domain, const char *op,
                                  int n_in, const char *const *in, int n_out, const char *const *out) {
     char name[600];
@@ -191,10 +204,9 @@ static ot_status_t *batchnorm_to_training(prep_t *p, Onnx__NodeProto *n, int ind
         PB_PUSH(&p->b, g->initializer, g->n_initializer, p->cap_main_init, copy);
         n->input[3 + s] = state;
         outs[1 + s] = fmt(p, state, ".new");
-        bind(p, p->ti_grad, &p->cap_gb, state, outs[1 + s]);
-        Onnx__ValueInfoProto *vi = pb_alloc(&p->b, sizeof *vi);
-        if (vi) onnx__value_info_proto__init(vi), vi->name = outs[1 + s];
-        PB_PUSH(&p->b, p->grad->output, p->grad->n_output, p->cap_go, vi);
+        ot_shape_t shape = ot_shape_make(tp->n_dims <= OT_MAX_RANK ? (int)tp->n_dims : 0, NULL);
+        for (int d = 0; d < shape.rank; d++) shape.dims[d] = tp->dims[d];
+        bind_output(p, p->ti_grad, &p->cap_gb, &p->cap_go, state, outs[1 + s], (ot_dtype_t)tp->data_type, &shape);
     }
     n->output = outs;
     n->n_output = 3;
@@ -448,9 +460,8 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     pb_attr_strings(&p.b, gn, "xs", params, (size_t)n_params);
     if (n_zs) pb_attr_strings(&p.b, gn, "zs", zs, (size_t)n_zs);
     pb_attr_string(&p.b, gn, "y", "loss");
-    Onnx__ValueInfoProto *loss_vi = pb_alloc(&p.b, sizeof *loss_vi);
-    if (loss_vi) onnx__value_info_proto__init(loss_vi), loss_vi->name = "loss";
-    PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, loss_vi);
+    ot_shape_t scalar = ot_shape_make(0, NULL);
+    add_output(&p, p.grad, &p.cap_go, "loss", ir->values[y].type.dtype, &scalar);
     {
         int64_t zero = 0;
         ot_tensor_t step_t = {OT_DTYPE_INT64, {0, {0}}, &zero};
@@ -462,10 +473,8 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         add_node(&p, p.grad, &p.cap_gn, "", "Equal", 2, eq_in, 1, eq_out);
         add_node(&p, p.grad, &p.cap_gn, "", "Not", 1, not_in, 1, not_out);
         add_node(&p, p.grad, &p.cap_gn, "", "Identity", 1, id_in, 1, id_out);
-        bind(&p, p.ti_grad, &p.cap_gb, "onnxtrain.grad_step", "onnxtrain.grad_step.next");
-        Onnx__ValueInfoProto *vi = pb_alloc(&p.b, sizeof *vi);
-        if (vi) onnx__value_info_proto__init(vi), vi->name = "onnxtrain.grad_step.next";
-        PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, vi);
+        bind_output(&p, p.ti_grad, &p.cap_gb, &p.cap_go, "onnxtrain.grad_step", "onnxtrain.grad_step.next",
+                    OT_DTYPE_INT64, &scalar);
     }
     for (int i = 0; i < n_params; i++) {
         const ot_value_t *pv = &ir->values[ot_graph_find(ir, params[i])];
@@ -474,10 +483,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         add_zeros(&p, mp->graph, &p.cap_main_init, acc, pv->type.dtype, &pv->type.shape, 0);
         const char *in[] = {acc, g_out[i], "onnxtrain.overwrite_grads"}, *outn[] = {fmt(&p, params[i], ".grad.updated"), sum};
         add_node(&p, p.grad, &p.cap_gn, "com.microsoft", "InPlaceAccumulatorV2", 3, in, 2, outn);
-        Onnx__ValueInfoProto *vi = pb_alloc(&p.b, sizeof *vi);
-        if (vi) onnx__value_info_proto__init(vi), vi->name = (char *)sum;
-        PB_PUSH(&p.b, p.grad->output, p.grad->n_output, p.cap_go, vi);
-        bind(&p, p.ti_grad, &p.cap_gb, acc, sum);
+        bind_output(&p, p.ti_grad, &p.cap_gb, &p.cap_go, acc, sum, pv->type.dtype, &pv->type.shape);
     }
 
     /* [1] optimizer: step += 1, lr, the optimizer node and its states */
@@ -490,8 +496,8 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         const char *s_in[] = {"step", "onnxtrain.one"}, *s_out[] = {"step.next"}, *l_in[] = {"lr"}, *l_out[] = {"lr.next"};
         add_node(&p, p.opt, &p.cap_on, "", "Add", 2, s_in, 1, s_out);
         add_node(&p, p.opt, &p.cap_on, "", "Identity", 1, l_in, 1, l_out); /* lr is state: schedules write it */
-        bind(&p, p.ti_opt, &p.cap_ob, "step", "step.next");
-        bind(&p, p.ti_opt, &p.cap_ob, "lr", "lr.next");
+        bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, "step", "step.next", OT_DTYPE_INT64, &scalar);
+        bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, "lr", "lr.next", OT_DTYPE_FLOAT, &scalar);
         const optimizer_state_t *states[4];
         int S = active_states(opt, o, states), n_in = 2 + n_params * (2 + S), n_out = n_params * (1 + S);
         const char **in = pb_alloc(&p.b, sizeof *in * (size_t)n_in), **outn = pb_alloc(&p.b, sizeof *outn * (size_t)n_out);
@@ -506,7 +512,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
             in[2 + i] = params[i];
             in[2 + n_params + i] = fmt(&p, params[i], ".grad");
             outn[i] = fmt(&p, params[i], ".new");
-            bind(&p, p.ti_opt, &p.cap_ob, params[i], outn[i]);
+            bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, params[i], outn[i], pv->type.dtype, &pv->type.shape);
             for (int s = 0; s < S; s++) {
                 char suffix[64];
                 snprintf(suffix, sizeof suffix, ".%s", states[s]->name);
@@ -515,7 +521,8 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
                 outn[n_params * (1 + s) + i] = fmt(&p, state, ".new");
                 add_zeros(&p, p.opt, &p.cap_oi, state, pv->type.dtype, &pv->type.shape,
                           attr_value(find_attr(o, states[s]->init)));
-                bind(&p, p.ti_opt, &p.cap_ob, state, outn[n_params * (1 + s) + i]);
+                bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, state, outn[n_params * (1 + s) + i], pv->type.dtype,
+                            &pv->type.shape);
             }
         }
         Onnx__NodeProto *on = add_node(&p, p.opt, &p.cap_on, OT_DOMAIN, opt->op, n_in, in, n_out, outn);
@@ -530,12 +537,6 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
                 st = ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer attribute '%s': unsupported type", at->name);
                 goto done;
             }
-        }
-        /* outputs: everything the bindings read is an algorithm output */
-        for (size_t b = 0; b < p.ti_opt->n_update_binding; b++) {
-            Onnx__ValueInfoProto *vi = pb_alloc(&p.b, sizeof *vi);
-            if (vi) onnx__value_info_proto__init(vi), vi->name = p.ti_opt->update_binding[b]->value;
-            PB_PUSH(&p.b, p.opt->output, p.opt->n_output, p.cap_oo, vi);
         }
     }
 

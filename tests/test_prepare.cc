@@ -112,3 +112,51 @@ INSTANTIATE_TEST_SUITE_P(Models, PrepareTrain,
                          });
 
 } // namespace
+
+namespace {
+
+// ot_model_prepare refuses what it cannot train, naming the reason.
+struct PrepareError {
+    const char *model, *optimizer, *output, *message;
+    ot_loss_kind_t loss;
+    bool freeze_all;
+};
+
+class PrepareRefuses : public ::testing::TestWithParam<PrepareError> {};
+
+TEST_P(PrepareRefuses, NamingTheReason) {
+    const PrepareError &c = GetParam();
+    ot_registry_t *reg = nullptr;
+    ot_model_t *m = nullptr, *out = nullptr;
+    ASSERT_EQ(ot_registry_create(&reg), nullptr);
+    ot_status_t *st = ot_model_load(c.model, reg, nullptr, &m);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    const char *all[] = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+    ot_prepare_options_t o{};
+    o.loss = c.loss;
+    o.optimizer = c.optimizer;
+    o.output = c.output;
+    o.lr = 0.1f;
+    if (c.freeze_all) o.n_freeze = 4, o.freeze = all;
+    st = ot_model_prepare(m, &o, &out);
+    ASSERT_NE(st, nullptr);
+    EXPECT_NE(std::string(ot_status_message(st)).find(c.message), std::string::npos) << ot_status_message(st);
+    EXPECT_EQ(out, nullptr);
+    ot_status_free(st);
+    ot_model_destroy(m);
+    ot_registry_destroy(reg);
+}
+
+const std::string kMlp = kDir + "mlp.onnx";
+const std::string kRelu = "/usr/share/libonnx-testdata/data/node/test_relu/model.onnx";
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, PrepareRefuses,
+    ::testing::Values(PrepareError{kMlp.c_str(), "Nope", nullptr, "unknown optimizer 'Nope'", OT_LOSS_CROSS_ENTROPY, false},
+                      PrepareError{kMlp.c_str(), "SGD", nullptr, "nothing to train", OT_LOSS_CROSS_ENTROPY, true},
+                      PrepareError{kMlp.c_str(), "SGD", nullptr, "must be a scalar (the loss)", OT_LOSS_NONE, false},
+                      PrepareError{kMlp.c_str(), "SGD", "fc1.weight", "'fc1.weight' is not a floating-point value",
+                                   OT_LOSS_MSE, false},
+                      PrepareError{kRelu.c_str(), "SGD", nullptr, "nothing to train", OT_LOSS_MSE, false}));
+
+} // namespace

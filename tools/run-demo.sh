@@ -23,7 +23,7 @@ $ot idx-to-npz "$data/train-images-idx3-ubyte.gz" "$data/train-labels-idx1-ubyte
 echo
 echo "== prepare: cross-entropy on the logits (before the final Softmax), SGD with momentum"
 $ot prepare examples/demo/cnn.onnx -o "$out/train.onnx" --loss cross_entropy --output /fc/Gemm_output_0 \
-  --optimizer sgd --lr 0.05 --momentum 0.9 --pytorch-running-var
+  --optimizer sgd --lr 0.05 --momentum 0.9
 echo
 echo "== train: $steps steps of 64 images"
 $ot train "$out/train.onnx" --data "$out/train.npz" --batch-size 64 --steps "$steps" --seed 1 \

@@ -23,7 +23,9 @@ static void prepare_usage(FILE *f) {
             "           [optimizer hyperparameters: --momentum X --dampening X --nesterov --weight-decay X\n"
             "            --betas B1,B2 --eps X --amsgrad --maximize ...]\n"
             "Writes MODEL as a training model: the loss, Gradient, gradient accumulators and the optimizer\n"
-            "in ModelProto.training_info; BatchNormalization and Dropout in training mode.\n");
+            "in ModelProto.training_info; BatchNormalization and Dropout in training mode.\n"
+            "--pytorch-running-var: BatchNormalization keeps its running variance as PyTorch does (unbiased);\n"
+            "  it sets our node attribute unbiased_running_var, which onnx.checker does not know (export drops it).\n");
 }
 
 static bool parse_loss(const char *s, ot_loss_kind_t *out) {
