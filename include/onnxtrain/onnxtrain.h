@@ -206,6 +206,32 @@ int64_t ot_training_session_steps(const ot_training_session_t *session);
  * graph and algorithm graphs), atomically: a checkpoint that trains on. */
 ot_status_t *ot_training_session_save(const ot_training_session_t *session, const char *path);
 
+/* ---- ONNX Runtime training artifacts -------------------------------------
+ *
+ * ORT's on-device training form: a folder with training_model.onnx,
+ * eval_model.onnx (optional), the optimizer model (optimizer_model.onnx or
+ * adamw.onnx) and the checkpoint (checkpoint or checkpoint.ckpt), trained
+ * with ORT's API: train_step accumulates gradients, optimizer_step applies
+ * AdamWOptimizer (adam_mode 0 and 1) or SGDOptimizerV2, lazy_reset_grad
+ * makes the next train_step overwrite the accumulated gradients. */
+
+typedef struct ot_ort_session ot_ort_session_t;
+
+ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out);
+void ot_ort_session_destroy(ot_ort_session_t *session);
+/* Feeds the training model's own inputs by name (data, labels); the
+ * parameters, gradient buffers and lazy_reset_grad come from the session.
+ * *loss (may be NULL) receives the training model's first output. */
+ot_status_t *ot_ort_session_train_step(ot_ort_session_t *session, int n_feeds, const char *const *names,
+                                       const ot_tensor_t *const *values, float *loss);
+ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *session);
+void ot_ort_session_lazy_reset_grad(ot_ort_session_t *session);
+void ot_ort_session_set_lr(ot_ort_session_t *session, float lr);
+float ot_ort_session_get_lr(const ot_ort_session_t *session);
+int64_t ot_ort_session_step_count(const ot_ort_session_t *session);
+/* Writes an ORT checkpoint (version 2) with the parameters and AdamW state. */
+ot_status_t *ot_ort_session_save_checkpoint(const ot_ort_session_t *session, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

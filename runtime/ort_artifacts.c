@@ -1,0 +1,362 @@
+/* runtime/ort_artifacts.c: training with ONNX Runtime's training artifacts
+ * (see the ONNX Runtime section of onnxtrain.h).
+ *
+ * A folder holds ORT's standard files: training_model.onnx (forward, loss,
+ * gradients, com.microsoft::InPlaceAccumulatorV2 into
+ * `<param>_grad.accumulation.buffer` inputs, `lazy_reset_grad`),
+ * eval_model.onnx (optional), the optimizer model (optimizer_model.onnx, or
+ * ORT's test name adamw.onnx) and the checkpoint (checkpoint, or
+ * checkpoint.ckpt). The session owns the parameters (from the checkpoint),
+ * the gradient buffers and the optimizer state as tensors and feeds them
+ * to the training model by name: its accumulators write the buffers in
+ * place, as ORT's do.
+ *
+ * The optimizer model takes tensor sequences, which the runtime does not
+ * plan; its one node (AdamWOptimizer or SGDOptimizerV2) is read for its
+ * attributes and applied here over the flat tensors:
+ *   AdamWOptimizer adam_mode 0 (PyTorch AdamW): w -= lr*wd*w;
+ *     m = a*m + (1-a)*g; v = b*v + (1-b)*g^2;
+ *     w -= lr * (m / (1-a^t)) / (sqrt(v / (1-b^t)) + eps)   (corrections if correct_bias)
+ *   adam_mode 1 (Hugging Face): lr_t = lr * sqrt(1-b^t) / (1-a^t) if correct_bias;
+ *     m, v as above; w -= lr_t * m / (sqrt(v) + eps); then w -= lr*wd*w
+ *   SGDOptimizerV2: w -= lr * g
+ * (ORT's orttraining/training_ops/cpu/optimizer kernels.) */
+#define _XOPEN_SOURCE 700
+
+#include "runtime/onnx_io.h"
+#include "onnxtrain/ort_checkpoint.h"
+#include "ops/op_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef enum { OPT_ADAMW, OPT_SGD } opt_kind_t;
+
+typedef struct param {
+    char *name;
+    ot_tensor_t *value, *grad, *m, *v; /* m, v: AdamW only */
+} param_t;
+
+struct ot_ort_session {
+    ot_registry_t *reg;
+    ot_model_t *train, *eval;
+    ot_session_t *train_s, *eval_s;
+    int n_params;
+    param_t *params;
+    ot_tensor_t *lazy_reset; /* bool (1) */
+    opt_kind_t opt;
+    int64_t adam_mode, correct_bias;
+    float alpha, beta, eps, weight_decay;
+    float lr;
+    int64_t step;
+    int n_in;
+    const ot_tensor_t **in; /* feeds of the training model, in input order */
+    int *in_param, *in_grad;   /* per input: param index whose value / grad it is, or -1 */
+    bool *in_flag;             /* per input: lazy_reset_grad */
+};
+
+static ot_status_t *oom(void) { return ot_status_create(OT_ERR_NO_MEMORY, "ORT artifacts: out of memory"); }
+
+/* The first of `names` that exists in dir, as a malloc()ed path, or NULL. */
+static char *find_file(const char *dir, const char *const *names, int n) {
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(dir) + strlen(names[i]) + 2;
+        char *p = malloc(len);
+        if (!p) return NULL;
+        snprintf(p, len, "%s/%s", dir, names[i]);
+        struct stat sb;
+        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) return p;
+        free(p);
+    }
+    return NULL;
+}
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *name) {
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name)) return n->attribute[i];
+    return NULL;
+}
+
+/* Reads the optimizer model's node (the model itself is never planned). */
+static ot_status_t *read_optimizer(ot_ort_session_t *s, const char *path) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ot_status_t *st = ot_file_read(path, &buf, &len);
+    if (st) return st;
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!mp || !mp->graph)
+        st = ot_status_create(OT_ERR_INVALID_MODEL, "optimizer model '%s': not an ONNX model", path);
+    const Onnx__NodeProto *n = NULL;
+    for (size_t i = 0; !st && i < mp->graph->n_node && !n; i++) {
+        const char *op = mp->graph->node[i]->op_type;
+        if (op && (!strcmp(op, "AdamWOptimizer") || !strcmp(op, "SGDOptimizerV2"))) n = mp->graph->node[i];
+    }
+    if (!st && !n)
+        st = ot_status_create(OT_ERR_UNSUPPORTED, "optimizer model '%s': no AdamWOptimizer or SGDOptimizerV2 node", path);
+    if (!st) {
+        const Onnx__AttributeProto *a;
+        s->opt = !strcmp(n->op_type, "AdamWOptimizer") ? OPT_ADAMW : OPT_SGD;
+        s->alpha = (a = attr(n, "alpha")) ? a->f : 0.9f;
+        s->beta = (a = attr(n, "beta")) ? a->f : 0.999f;
+        s->eps = (a = attr(n, "epsilon")) ? a->f : 1e-8f;
+        s->weight_decay = (a = attr(n, "weight_decay")) ? a->f : 0.0f;
+        s->adam_mode = (a = attr(n, "adam_mode")) ? a->i : 0;
+        s->correct_bias = (a = attr(n, "correct_bias")) ? a->i : 1;
+        if (s->opt == OPT_ADAMW && s->adam_mode != 0 && s->adam_mode != 1)
+            st = ot_status_create(OT_ERR_UNSUPPORTED, "optimizer model '%s': AdamWOptimizer adam_mode %lld", path,
+                                  (long long)s->adam_mode);
+    }
+    if (mp) onnx__model_proto__free_unpacked(mp, NULL);
+    return st;
+}
+
+static ot_status_t *copy_tensor(const ot_tensor_t *t, ot_tensor_t **out) {
+    ot_status_t *st = ot_tensor_create(t->dtype, &t->shape, out);
+    if (!st && t->data && ot_tensor_nbytes(t)) memcpy((*out)->data, t->data, ot_tensor_nbytes(t));
+    return st;
+}
+
+ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out) {
+    if (!dir || !out) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_ort_session_create: NULL argument");
+    *out = NULL;
+    static const char *train_names[] = {"training_model.onnx"}, *eval_names[] = {"eval_model.onnx"},
+                      *opt_names[] = {"optimizer_model.onnx", "adamw.onnx"},
+                      *ckpt_names[] = {"checkpoint", "checkpoint.ckpt"};
+    char *train_path = find_file(dir, train_names, 1), *eval_path = find_file(dir, eval_names, 1),
+         *opt_path = find_file(dir, opt_names, 2), *ckpt_path = find_file(dir, ckpt_names, 2);
+    ot_ort_checkpoint_t *ckpt = NULL;
+    ot_ort_session_t *s = calloc(1, sizeof *s);
+    ot_status_t *st = NULL;
+    if (!s) st = oom();
+    else if (!train_path || !ckpt_path)
+        st = ot_status_create(OT_ERR_IO, "ORT artifacts '%s': need training_model.onnx and checkpoint (or checkpoint.ckpt)",
+                              dir);
+    if (!st) st = ot_registry_create(&s->reg);
+    if (!st) st = ot_model_load(train_path, s->reg, NULL, &s->train);
+    if (!st) st = ot_session_create(s->train, &s->train_s);
+    if (!st && eval_path && !(st = ot_model_load(eval_path, s->reg, NULL, &s->eval))) st = ot_session_create(s->eval, &s->eval_s);
+    if (!st && opt_path) st = read_optimizer(s, opt_path);
+    else if (!st) s->opt = OPT_SGD;
+    if (!st) st = ot_ort_checkpoint_load(ckpt_path, &ckpt);
+    if (!st && ckpt->is_nominal_state)
+        st = ot_status_create(OT_ERR_UNSUPPORTED, "checkpoint '%s' is nominal (names only): no weights to train", ckpt_path);
+    if (st) goto fail;
+    /* parameters, in checkpoint order, with their buffers and moments */
+    s->params = calloc(ckpt->n_trainable + 1, sizeof *s->params);
+    if (!s->params) {
+        st = oom();
+        goto fail;
+    }
+    for (size_t i = 0; i < ckpt->n_trainable && !st; i++) {
+        param_t *p = &s->params[s->n_params++];
+        const ot_ort_tensor_t *t = &ckpt->trainable[i];
+        if (!(p->name = strdup(t->name))) st = oom();
+        if (!st) st = copy_tensor(&t->tensor, &p->value);
+        if (!st) st = ot_tensor_create(t->tensor.dtype, &t->tensor.shape, &p->grad);
+        if (!st && s->opt == OPT_ADAMW) st = ot_tensor_create(t->tensor.dtype, &t->tensor.shape, &p->m);
+        if (!st && s->opt == OPT_ADAMW) st = ot_tensor_create(t->tensor.dtype, &t->tensor.shape, &p->v);
+        if (!st && t->tensor.dtype != OT_DTYPE_FLOAT)
+            st = ot_status_create(OT_ERR_UNSUPPORTED, "parameter '%s' is %s; float32 only", t->name,
+                                  ot_dtype_name(t->tensor.dtype));
+    }
+    /* optimizer state saved with the checkpoint */
+    for (size_t g = 0; !st && g < ckpt->n_groups; g++) {
+        s->step = ckpt->groups[g].step;
+        s->lr = ckpt->groups[g].initial_learning_rate;
+        for (size_t k = 0; !st && k < ckpt->groups[g].n_params; k++) {
+            const ot_ort_param_state_t *ps = &ckpt->groups[g].params[k];
+            for (int i = 0; i < s->n_params; i++) {
+                if (strcmp(s->params[i].name, ps->param_name) || s->opt != OPT_ADAMW) continue;
+                for (size_t mi = 0; mi < ps->n_momentums; mi++) {
+                    ot_tensor_t *dst = !strcmp(ps->momentums[mi].name, "momentum0") ? s->params[i].m
+                                       : !strcmp(ps->momentums[mi].name, "momentum1") ? s->params[i].v
+                                                                                       : NULL;
+                    if (dst && ot_tensor_nbytes(dst) == ot_tensor_nbytes(&ps->momentums[mi].tensor))
+                        memcpy(dst->data, ps->momentums[mi].tensor.data, ot_tensor_nbytes(dst));
+                    else if (dst)
+                        st = ot_status_create(OT_ERR_INVALID_MODEL, "checkpoint: %s of '%s' has the wrong size",
+                                              ps->momentums[mi].name, ps->param_name);
+                }
+            }
+        }
+    }
+    ot_shape_t one = {1, {1}};
+    if (!st) st = ot_tensor_create(OT_DTYPE_BOOL, &one, &s->lazy_reset);
+    if (st) goto fail;
+    *(bool *)s->lazy_reset->data = true; /* fresh buffers: the first step overwrites them */
+    /* the training model's inputs that the session feeds */
+    s->n_in = ot_model_num_inputs(s->train);
+    s->in = calloc((size_t)s->n_in + 1, sizeof *s->in);
+    s->in_param = calloc((size_t)s->n_in + 1, sizeof *s->in_param);
+    s->in_grad = calloc((size_t)s->n_in + 1, sizeof *s->in_grad);
+    s->in_flag = calloc((size_t)s->n_in + 1, sizeof *s->in_flag);
+    if (!s->in || !s->in_param || !s->in_grad || !s->in_flag) {
+        st = oom();
+        goto fail;
+    }
+    for (int k = 0; k < s->n_in; k++) {
+        const char *name;
+        ot_model_input_info(s->train, k, &name, NULL, NULL);
+        s->in_param[k] = s->in_grad[k] = -1;
+        s->in_flag[k] = !strcmp(name, "lazy_reset_grad");
+        for (int i = 0; i < s->n_params; i++) {
+            size_t n = strlen(s->params[i].name);
+            if (!strcmp(name, s->params[i].name)) s->in_param[k] = i;
+            else if (!strncmp(name, s->params[i].name, n) && !strcmp(name + n, "_grad.accumulation.buffer"))
+                s->in_grad[k] = i;
+        }
+    }
+    ot_ort_checkpoint_destroy(ckpt);
+    free(train_path), free(eval_path), free(opt_path), free(ckpt_path);
+    *out = s;
+    return NULL;
+fail:
+    ot_ort_checkpoint_destroy(ckpt);
+    ot_ort_session_destroy(s);
+    st = ot_status_wrap(st, "ORT artifacts '%s'", dir);
+    free(train_path), free(eval_path), free(opt_path), free(ckpt_path);
+    return st;
+}
+
+void ot_ort_session_destroy(ot_ort_session_t *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n_params; i++) {
+        free(s->params[i].name);
+        ot_tensor_destroy(s->params[i].value);
+        ot_tensor_destroy(s->params[i].grad);
+        ot_tensor_destroy(s->params[i].m);
+        ot_tensor_destroy(s->params[i].v);
+    }
+    free(s->params);
+    ot_tensor_destroy(s->lazy_reset);
+    free(s->in), free(s->in_param), free(s->in_grad), free(s->in_flag);
+    ot_session_destroy(s->train_s);
+    ot_session_destroy(s->eval_s);
+    ot_model_destroy(s->train);
+    ot_model_destroy(s->eval);
+    ot_registry_destroy(s->reg);
+    free(s);
+}
+
+ot_status_t *ot_ort_session_train_step(ot_ort_session_t *s, int n_feeds, const char *const *names,
+                                       const ot_tensor_t *const *values, float *loss) {
+    if (!s || (n_feeds && (!names || !values)))
+        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_ort_session_train_step: NULL argument");
+    for (int k = 0; k < s->n_in; k++) {
+        const char *name;
+        ot_model_input_info(s->train, k, &name, NULL, NULL);
+        s->in[k] = s->in_param[k] >= 0 ? s->params[s->in_param[k]].value
+                   : s->in_grad[k] >= 0 ? s->params[s->in_grad[k]].grad
+                   : s->in_flag[k]      ? s->lazy_reset
+                                        : NULL;
+        for (int f = 0; f < n_feeds && !s->in[k]; f++)
+            if (names[f] && !strcmp(names[f], name)) s->in[k] = values[f];
+        if (!s->in[k]) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "training model input '%s' is not fed", name);
+    }
+    const ot_tensor_t *outs[64] = {0};
+    if (ot_model_num_outputs(s->train) > 64)
+        return ot_status_create(OT_ERR_UNSUPPORTED, "training model has more than 64 outputs");
+    ot_status_t *st = ot_session_run_borrowed(s->train_s, s->in, outs);
+    if (st) return st;
+    *(bool *)s->lazy_reset->data = false;
+    if (loss) {
+        const ot_tensor_t *l = outs[0];
+        if (!l || l->dtype != OT_DTYPE_FLOAT || ot_shape_numel(&l->shape) != 1)
+            return ot_status_create(OT_ERR_INVALID_MODEL, "the training model's first output is not a float32 loss");
+        *loss = *(const float *)l->data;
+    }
+    return NULL;
+}
+
+void ot_ort_session_lazy_reset_grad(ot_ort_session_t *s) {
+    if (s) *(bool *)s->lazy_reset->data = true;
+}
+
+ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *s) {
+    if (!s) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_ort_session_optimizer_step: NULL session");
+    s->step++;
+    const double t = (double)s->step, lr = s->lr, a = s->alpha, b = s->beta, wd = s->weight_decay;
+    for (int i = 0; i < s->n_params; i++) {
+        param_t *p = &s->params[i];
+        float *w = p->value->data;
+        const float *g = p->grad->data;
+        int64_t n = ot_shape_numel(&p->value->shape);
+        if (s->opt == OPT_SGD) {
+            for (int64_t j = 0; j < n; j++) w[j] -= (float)lr * g[j];
+            continue;
+        }
+        float *m = p->m->data, *v = p->v->data;
+        const float fa = (float)a, fb = (float)b, eps = s->eps;
+        if (s->adam_mode == 0) {
+            const double c1 = s->correct_bias ? 1 - pow(a, t) : 1, c2 = s->correct_bias ? 1 - pow(b, t) : 1;
+            const float decay = (float)(1 - lr * wd), step_size = (float)(lr / c1), rc2 = (float)sqrt(c2);
+            for (int64_t j = 0; j < n; j++) {
+                w[j] *= decay;
+                m[j] = fa * m[j] + (1 - fa) * g[j];
+                v[j] = fb * v[j] + (1 - fb) * g[j] * g[j];
+                w[j] -= step_size * m[j] / (sqrtf(v[j]) / rc2 + eps);
+            }
+        } else {
+            const double lr_t = s->correct_bias ? lr * sqrt(1 - pow(b, t)) / (1 - pow(a, t)) : lr;
+            const float flr_t = (float)lr_t, decay = (float)(lr * wd);
+            for (int64_t j = 0; j < n; j++) {
+                m[j] = fa * m[j] + (1 - fa) * g[j];
+                v[j] = fb * v[j] + (1 - fb) * g[j] * g[j];
+                w[j] -= flr_t * m[j] / (sqrtf(v[j]) + eps);
+                if (wd != 0) w[j] -= decay * w[j];
+            }
+        }
+    }
+    return NULL;
+}
+
+void ot_ort_session_set_lr(ot_ort_session_t *s, float lr) {
+    if (s) s->lr = lr;
+}
+float ot_ort_session_get_lr(const ot_ort_session_t *s) { return s ? s->lr : 0; }
+int64_t ot_ort_session_step_count(const ot_ort_session_t *s) { return s ? s->step : 0; }
+
+ot_status_t *ot_ort_session_save_checkpoint(const ot_ort_session_t *s, const char *path) {
+    if (!s || !path) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_ort_session_save_checkpoint: NULL argument");
+    ot_ort_checkpoint_t *c = NULL;
+    ot_status_t *st = ot_ort_checkpoint_create(&c);
+    if (st) return st;
+    c->trainable = ot_ort_checkpoint_alloc(c, sizeof *c->trainable * (size_t)(s->n_params + 1));
+    c->groups = ot_ort_checkpoint_alloc(c, sizeof *c->groups);
+    ot_ort_param_state_t *ps = ot_ort_checkpoint_alloc(c, sizeof *ps * (size_t)(s->n_params + 1));
+    if (!c->trainable || !c->groups || !ps) st = oom();
+    for (int i = 0; !st && i < s->n_params; i++) {
+        c->trainable[i].name = s->params[i].name;
+        c->trainable[i].tensor = *s->params[i].value;
+        ps[i].param_name = s->params[i].name;
+        if (s->opt == OPT_ADAMW) {
+            ot_ort_tensor_t *mom = ot_ort_checkpoint_alloc(c, sizeof *mom * 2);
+            if (!mom) {
+                st = oom();
+                break;
+            }
+            mom[0].name = "momentum0";
+            mom[0].tensor = *s->params[i].m;
+            mom[1].name = "momentum1";
+            mom[1].tensor = *s->params[i].v;
+            ps[i].momentums = mom;
+            ps[i].n_momentums = 2;
+        }
+    }
+    if (!st) {
+        c->n_trainable = (size_t)s->n_params;
+        c->groups[0].group_name = "group0";
+        c->groups[0].step = s->step;
+        c->groups[0].initial_learning_rate = s->lr;
+        c->groups[0].params = ps;
+        c->groups[0].n_params = (size_t)s->n_params;
+        c->n_groups = 1;
+        st = ot_ort_checkpoint_save(c, path);
+    }
+    ot_ort_checkpoint_destroy(c);
+    return st;
+}
