@@ -272,6 +272,23 @@ ot_status_t *ot_ort_session_train_step(ot_ort_session_t *s, int n_feeds, const c
     return NULL;
 }
 
+void ot_ort_session_feeds(const ot_ort_session_t *s, int *n, const char **names, const ot_tensor_t **types) {
+    int k = 0;
+    for (int i = 0; s && i < s->n_in; i++) {
+        if (s->in_param[i] >= 0 || s->in_grad[i] >= 0 || s->in_flag[i]) continue;
+        const ot_graph_t *g = &s->train->graph;
+        int seen = 0;
+        for (int j = 0; j < g->n_inputs; j++) {
+            const ot_value_t *v = &g->values[g->inputs[j]];
+            if (v->is_initializer || seen++ != i) continue;
+            if (names) names[k] = v->name;
+            if (types) types[k] = &v->type;
+        }
+        k++;
+    }
+    *n = k;
+}
+
 void ot_ort_session_lazy_reset_grad(ot_ort_session_t *s) {
     if (s) *(bool *)s->lazy_reset->data = true;
 }

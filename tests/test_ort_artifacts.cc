@@ -13,6 +13,7 @@
 
 #include "onnxtrain/onnxtrain.h"
 #include "onnxtrain/ort_checkpoint.h"
+#include "runtime/npz.h"
 
 namespace {
 
@@ -103,6 +104,37 @@ TEST_F(OrtArtifactsTraining, CheckpointRoundTripsThroughOrtFormat) {
     EXPECT_EQ(c->groups[0].params[0].n_momentums, 2u);
     ot_ort_checkpoint_destroy(c);
     std::remove(path.c_str());
+}
+
+// The CLI form: the same two losses as steps 1 and 2 of `onnxtrain train
+// --ort-artifacts` (train_step, optimizer_step, lazy_reset_grad per step),
+// with int64 labels in the .npz converted to the model's int32.
+TEST_F(OrtArtifactsTraining, CliTrainsTheArtifacts) {
+    std::string npz = ::testing::TempDir() + "ot_ort_data.npz", log = ::testing::TempDir() + "ot_ort_log.csv";
+    ot_shape_t ls{1, {2}};
+    ot_tensor_t *l64 = nullptr;
+    ASSERT_EQ(ot_tensor_create(OT_DTYPE_INT64, &ls, &l64), nullptr);
+    ((int64_t *)l64->data)[0] = ((int64_t *)l64->data)[1] = 1;
+    const char *names[] = {"input-0", "labels"};
+    const ot_tensor_t *vals[] = {x, l64};
+    ot_status_t *st = ot_npz_save(npz.c_str(), 2, names, vals);
+    ot_tensor_destroy(l64);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    std::string cmd = std::string(OT_BINARY_DIR) + "/onnxtrain train --ort-artifacts " + kArtifacts + " --data " + npz +
+                      " --batch-size 2 --steps 2 --no-shuffle --lr 0.001 --log " + log + " > /dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    FILE *f = fopen(log.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    char line[256];
+    double loss[2] = {NAN, NAN};
+    int step;
+    ASSERT_NE(fgets(line, sizeof line, f), nullptr);
+    for (int i = 0; i < 2 && fgets(line, sizeof line, f); i++) ASSERT_EQ(sscanf(line, "%d,%lf,", &step, &loss[i]), 2);
+    fclose(f);
+    EXPECT_NEAR(loss[0], 2.1786249, 1e-6 * 2.1786249);
+    EXPECT_NEAR(loss[1], 0.36050943, 1e-6 * 0.36050943);
+    std::remove(npz.c_str());
+    std::remove(log.c_str());
 }
 
 TEST(OrtArtifacts, MissingFolderFailsClearly) {

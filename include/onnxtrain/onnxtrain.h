@@ -226,6 +226,10 @@ ot_status_t *ot_ort_session_train_step(ot_ort_session_t *session, int n_feeds, c
                                        const ot_tensor_t *const *values, float *loss);
 ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *session);
 void ot_ort_session_lazy_reset_grad(ot_ort_session_t *session);
+/* The training model's inputs callers feed (not parameters, buffers or the
+ * reset flag): *n of them; names/types (arrays of at least as many entries,
+ * or NULL) receive pointers owned by the session. */
+void ot_ort_session_feeds(const ot_ort_session_t *session, int *n, const char **names, const ot_tensor_t **types);
 void ot_ort_session_set_lr(ot_ort_session_t *session, float lr);
 float ot_ort_session_get_lr(const ot_ort_session_t *session);
 int64_t ot_ort_session_step_count(const ot_ort_session_t *session);

@@ -3,6 +3,8 @@
  *
  *   onnxtrain train TRAIN.onnx --data FILE.npz --batch-size N --steps S
  *       [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT.onnx]
+ *   onnxtrain train --ort-artifacts DIR --data FILE.npz ...   (ONNX Runtime's
+ *       training artifacts; --checkpoint then writes an ORT checkpoint)
  *
  * The .npz holds one array per fed graph input, keyed by input name;
  * batches are consecutive slices of N rows along axis 0 (wrapping around),
@@ -21,8 +23,8 @@
 #include <string.h>
 
 static void train_usage(FILE *f) {
-    fprintf(f, "usage: onnxtrain train TRAIN.onnx --data FILE.npz --batch-size N --steps S\n"
-               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT.onnx]\n");
+    fprintf(f, "usage: onnxtrain train (TRAIN.onnx | --ort-artifacts DIR) --data FILE.npz --batch-size N --steps S\n"
+               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT]\n");
 }
 
 /* One fed input: its data array and the batch buffer the steps read. */
@@ -110,7 +112,7 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t *rng) {
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *model_path = NULL, *data_path = NULL, *log_path = NULL, *ckpt_path = NULL;
+    const char *model_path = NULL, *data_path = NULL, *log_path = NULL, *ckpt_path = NULL, *ort_dir = NULL;
     int64_t batch = 0, steps = 0;
     uint64_t seed = 0;
     bool shuffle_rows = true, has_lr = false;
@@ -134,6 +136,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--lr")) lr = strtof(v, NULL), has_lr = true;
         else if (!strcmp(a, "--log")) log_path = v;
         else if (!strcmp(a, "--checkpoint")) ckpt_path = v;
+        else if (!strcmp(a, "--ort-artifacts")) ort_dir = v;
         else if (a[0] != '-' && !model_path) model_path = a, takes = false;
         else {
             fprintf(stderr, "onnxtrain train: unexpected argument '%s'\n", a);
@@ -142,13 +145,14 @@ int cmd_train(int argc, char **argv) {
         }
         if (takes) i++;
     }
-    if (!model_path || !data_path || batch <= 0 || steps <= 0) {
+    if ((!model_path == !ort_dir) || !data_path || batch <= 0 || steps <= 0) {
         train_usage(stderr);
         return 2;
     }
     ot_registry_t *reg = NULL;
     ot_model_t *m = NULL;
     ot_training_session_t *ts = NULL;
+    ot_ort_session_t *ort = NULL;
     ot_npz_t *npz = NULL;
     feed_t *feeds = NULL;
     const char **names = NULL;
@@ -156,20 +160,35 @@ int cmd_train(int argc, char **argv) {
     int64_t *perm = NULL, rows = -1;
     FILE *log = NULL;
     int rc = 1, n_feeds = 0;
-    ot_status_t *st = ot_registry_create(&reg);
-    if (!st) st = ot_model_load(model_path, reg, NULL, &m);
-    if (!st) st = ot_training_session_create(m, &ts);
-    if (!st && ot_training_session_needs_initialization(ts)) st = ot_training_session_initialize(ts);
+    ot_status_t *st = NULL;
+    if (ort_dir) {
+        st = ot_ort_session_create(ort_dir, &ort);
+    } else {
+        st = ot_registry_create(&reg);
+        if (!st) st = ot_model_load(model_path, reg, NULL, &m);
+        if (!st) st = ot_training_session_create(m, &ts);
+        if (!st && ot_training_session_needs_initialization(ts)) st = ot_training_session_initialize(ts);
+    }
     if (!st) st = ot_npz_load(data_path, &npz);
     if (st) {
-        rc = cli_fail(st, model_path);
+        rc = cli_fail(st, ort_dir ? ort_dir : model_path);
         goto done;
     }
     /* the fed inputs: every graph input of every stage that is not state */
     int n_in = 0;
     const char *const *in_names = NULL;
     const ot_tensor_t *const *in_types = NULL;
-    ot_training_session_feeds(ts, &n_in, &in_names, &in_types);
+    const char *ort_names[64];
+    const ot_tensor_t *ort_types[64];
+    if (ort) {
+        ot_ort_session_feeds(ort, &n_in, NULL, NULL);
+        if (n_in > 64) n_in = 64;
+        ot_ort_session_feeds(ort, &n_in, ort_names, ort_types);
+        in_names = ort_names;
+        in_types = ort_types;
+    } else {
+        ot_training_session_feeds(ts, &n_in, &in_names, &in_types);
+    }
     feeds = calloc((size_t)n_in + 1, sizeof *feeds);
     names = calloc((size_t)n_in + 1, sizeof *names);
     values = calloc((size_t)n_in + 1, sizeof *values);
@@ -228,7 +247,9 @@ int cmd_train(int argc, char **argv) {
     uint64_t rng = seed;
     if (shuffle_rows) shuffle(perm, rows, &rng);
     else for (int64_t r = 0; r < rows; r++) perm[r] = r;
-    if (has_lr) {
+    if (has_lr && ort) {
+        ot_ort_session_set_lr(ort, lr);
+    } else if (has_lr) {
         ot_shape_t scalar = {0, {0}};
         ot_tensor_t t = {OT_DTYPE_FLOAT, scalar, &lr};
         if ((st = ot_training_session_set_state(ts, "lr", &t))) {
@@ -256,19 +277,29 @@ int cmd_train(int argc, char **argv) {
                         (char *)fd->batch->data + (size_t)b * fd->row_out, fd->batch->dtype, per_row);
             }
         }
-        double step_lr = NAN;
-        const ot_tensor_t *lr_t = NULL, *loss_t = NULL;
-        ot_status_t *no_lr = ot_training_session_get_state(ts, "lr", &lr_t);
-        ot_status_free(no_lr);
-        if (lr_t && lr_t->dtype == OT_DTYPE_FLOAT && ot_shape_numel(&lr_t->shape) == 1) step_lr = *(const float *)lr_t->data;
-        if ((st = ot_training_session_step(ts, -1, n_feeds, names, values)) ||
-            (st = ot_training_session_output(ts, "loss", &loss_t))) {
+        double step_lr = NAN, loss = NAN;
+        if (ort) {
+            /* ORT's loop: train_step, optimizer_step, lazy_reset_grad */
+            float l = NAN;
+            step_lr = ot_ort_session_get_lr(ort);
+            if (!(st = ot_ort_session_train_step(ort, n_feeds, names, values, &l))) st = ot_ort_session_optimizer_step(ort);
+            ot_ort_session_lazy_reset_grad(ort);
+            loss = l;
+        } else {
+            const ot_tensor_t *lr_t = NULL, *loss_t = NULL;
+            ot_status_free(ot_training_session_get_state(ts, "lr", &lr_t));
+            if (lr_t && lr_t->dtype == OT_DTYPE_FLOAT && ot_shape_numel(&lr_t->shape) == 1)
+                step_lr = *(const float *)lr_t->data;
+            if (!(st = ot_training_session_step(ts, -1, n_feeds, names, values)))
+                st = ot_training_session_output(ts, "loss", &loss_t);
+            if (!st) loss = loss_t->dtype == OT_DTYPE_DOUBLE ? *(const double *)loss_t->data : *(const float *)loss_t->data;
+        }
+        if (st) {
             char what[64];
             snprintf(what, sizeof what, "step %" PRId64, step);
             rc = cli_fail(st, what);
             goto done;
         }
-        double loss = loss_t->dtype == OT_DTYPE_DOUBLE ? *(const double *)loss_t->data : *(const float *)loss_t->data;
         if (log) fprintf(log, "%" PRId64 ",%.9g,%.9g\n", step, loss, step_lr);
         if (step == 1 || step == steps || step % 100 == 0) printf("step %" PRId64 ": loss %.6g\n", step, loss);
     }
@@ -279,7 +310,7 @@ int cmd_train(int argc, char **argv) {
     }
     log = NULL;
     if (ckpt_path) {
-        if ((st = ot_training_session_save(ts, ckpt_path))) {
+        if ((st = ort ? ot_ort_session_save_checkpoint(ort, ckpt_path) : ot_training_session_save(ts, ckpt_path))) {
             rc = cli_fail(st, ckpt_path);
             goto done;
         }
@@ -299,6 +330,7 @@ done:
     free(perm);
     ot_npz_destroy(npz);
     ot_training_session_destroy(ts);
+    ot_ort_session_destroy(ort);
     ot_model_destroy(m);
     ot_registry_destroy(reg);
     return rc;
