@@ -697,3 +697,50 @@ ot_status_t *ot_training_session_save(const ot_training_session_t *ts, const cha
     free(dims);
     return st ? ot_status_wrap(st, "saving checkpoint '%s'", path) : NULL;
 }
+
+/* ---- ONNX Runtime's training loop over prepare's two stages --------------- */
+
+ot_status_t *ot_training_session_train_step(ot_training_session_t *ts, int n_feeds, const char *const *names,
+                                            const ot_tensor_t *const *values, float *loss) {
+    ot_status_t *st = ot_training_session_step(ts, 0, n_feeds, names, values);
+    const ot_tensor_t *l = NULL;
+    if (!st && loss && !(st = ot_training_session_output(ts, "loss", &l))) {
+        if (ot_shape_numel(&l->shape) != 1 || (l->dtype != OT_DTYPE_FLOAT && l->dtype != OT_DTYPE_DOUBLE))
+            return ot_status_create(OT_ERR_INVALID_MODEL, "output 'loss' is not a float scalar");
+        *loss = l->dtype == OT_DTYPE_FLOAT ? *(const float *)l->data : (float)*(const double *)l->data;
+    }
+    return st;
+}
+
+ot_status_t *ot_training_session_optimizer_step(ot_training_session_t *ts) {
+    if (!ts) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_training_session_optimizer_step: NULL session");
+    for (int i = 1; i < ts->n_stages; i++) {
+        ot_status_t *st = ot_training_session_step(ts, i, 0, NULL, NULL);
+        if (st) return st;
+    }
+    return NULL;
+}
+
+ot_status_t *ot_training_session_reset_grad(ot_training_session_t *ts) {
+    int k = ts ? find_state(ts, "onnxtrain.grad_step") : -1;
+    if (k < 0)
+        return ot_status_create(OT_ERR_UNSUPPORTED, "reset_grad needs a model written by prepare (state 'onnxtrain.grad_step')");
+    *(int64_t *)ts->state[k]->data = -1; /* != step: the next train_step overwrites the accumulators */
+    return NULL;
+}
+
+ot_status_t *ot_training_session_get_lr(const ot_training_session_t *ts, float *lr) {
+    int k = ts && lr ? find_state(ts, "lr") : -1;
+    if (k < 0 || ts->state[k]->dtype != OT_DTYPE_FLOAT || ot_shape_numel(&ts->state[k]->shape) != 1)
+        return ot_status_create(OT_ERR_UNSUPPORTED, "the model has no float scalar state 'lr'");
+    *lr = *(const float *)ts->state[k]->data;
+    return NULL;
+}
+
+ot_status_t *ot_training_session_set_lr(ot_training_session_t *ts, float lr) {
+    int k = ts ? find_state(ts, "lr") : -1;
+    if (k < 0 || ts->state[k]->dtype != OT_DTYPE_FLOAT || ot_shape_numel(&ts->state[k]->shape) != 1)
+        return ot_status_create(OT_ERR_UNSUPPORTED, "the model has no float scalar state 'lr'");
+    *(float *)ts->state[k]->data = lr;
+    return NULL;
+}

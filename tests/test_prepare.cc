@@ -160,3 +160,69 @@ INSTANTIATE_TEST_SUITE_P(
                       PrepareError{kRelu.c_str(), "SGD", nullptr, "nothing to train", OT_LOSS_MSE, false}));
 
 } // namespace
+
+namespace {
+
+// ORT's loop on a prepared model: gradients accumulate over train_steps,
+// an optimizer step or reset_grad makes the next one overwrite them, lr is
+// state (0: the weights stay; 0.05: the loss on the same batch drops).
+TEST(PrepareSession, AccumulatesResetsAndSteps) {
+    ot_registry_t *reg = nullptr;
+    ot_model_t *m = nullptr, *prepared = nullptr;
+    ot_training_session_t *ts = nullptr;
+    ASSERT_EQ(ot_registry_create(&reg), nullptr);
+    ot_status_t *st = ot_model_load((kDir + "mlp.onnx").c_str(), reg, nullptr, &m);
+    ot_attr_t momentum{};
+    momentum.name = "momentum";
+    momentum.type = OT_ATTR_FLOAT;
+    momentum.f = 0.9f;
+    ot_prepare_options_t o{};
+    o.loss = OT_LOSS_CROSS_ENTROPY;
+    o.optimizer = "SGD";
+    o.lr = 0.05f;
+    o.n_optimizer_attrs = 1;
+    o.optimizer_attrs = &momentum;
+    if (!st) st = ot_model_prepare(m, &o, &prepared);
+    if (!st) st = ot_training_session_create(prepared, &ts);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+
+    // the first batch of the fixture's x
+    ot_tensor_t *x8 = nullptr;
+    ASSERT_EQ(ot_tensor_load((kDir + "mlp_x8.npy").c_str(), &x8), nullptr);
+    ot_shape_t ls{1, {8}};
+    ot_tensor_t *labels = nullptr;
+    ASSERT_EQ(ot_tensor_create(OT_DTYPE_INT64, &ls, &labels), nullptr);
+    for (int i = 0; i < 8; i++) ((int64_t *)labels->data)[i] = i % 5; // any valid classes: the checks are relative
+    const char *names[] = {"x", "labels"};
+    const ot_tensor_t *vals[] = {x8, labels};
+    float l1 = 0, l2 = 0, lr = 0;
+    ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &l1), nullptr);
+    const ot_tensor_t *g = nullptr;
+    ASSERT_EQ(ot_training_session_get_state(ts, "fc2.bias.grad", &g), nullptr);
+    std::vector<float> g1((const float *)g->data, (const float *)g->data + 5);
+    ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &l2), nullptr);
+    EXPECT_EQ(l1, l2); // no update between them
+    for (int i = 0; i < 5; i++) EXPECT_FLOAT_EQ(((const float *)g->data)[i], 2 * g1[i]) << "accumulates";
+    ASSERT_EQ(ot_training_session_reset_grad(ts), nullptr);
+    ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &l2), nullptr);
+    for (int i = 0; i < 5; i++) EXPECT_FLOAT_EQ(((const float *)g->data)[i], g1[i]) << "reset overwrites";
+    ASSERT_EQ(ot_training_session_get_lr(ts, &lr), nullptr);
+    EXPECT_EQ(lr, 0.05f);
+    ASSERT_EQ(ot_training_session_set_lr(ts, 0.0f), nullptr);
+    ASSERT_EQ(ot_training_session_optimizer_step(ts), nullptr);
+    ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &l2), nullptr);
+    EXPECT_EQ(l1, l2) << "lr 0: the weights did not move";
+    for (int i = 0; i < 5; i++) EXPECT_FLOAT_EQ(((const float *)g->data)[i], g1[i]) << "an optimizer step resets";
+    ASSERT_EQ(ot_training_session_set_lr(ts, 0.05f), nullptr);
+    ASSERT_EQ(ot_training_session_optimizer_step(ts), nullptr);
+    ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &l2), nullptr);
+    EXPECT_LT(l2, l1) << "a real step on the same batch lowers its loss";
+    ot_tensor_destroy(x8);
+    ot_tensor_destroy(labels);
+    ot_training_session_destroy(ts);
+    ot_model_destroy(prepared);
+    ot_model_destroy(m);
+    ot_registry_destroy(reg);
+}
+
+} // namespace

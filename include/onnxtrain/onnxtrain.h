@@ -202,6 +202,20 @@ ot_status_t *ot_training_session_set_state(ot_training_session_t *session, const
 /* Full steps taken (runs of the last stage) since the session was created. */
 int64_t ot_training_session_steps(const ot_training_session_t *session);
 
+/* ONNX Runtime's loop, for models written by ot_model_prepare (stage 0:
+ * loss + gradient accumulation, stage 1: optimizer):
+ * train_step runs stage 0 and returns output 'loss' (gradients accumulate
+ * across calls until an optimizer step or reset_grad); optimizer_step runs
+ * the later stages; reset_grad makes the next train_step overwrite the
+ * accumulated gradients (lazily, as ORT's lazy_reset_grad); lr is the
+ * float state 'lr'. */
+ot_status_t *ot_training_session_train_step(ot_training_session_t *session, int n_feeds, const char *const *names,
+                                            const ot_tensor_t *const *values, float *loss);
+ot_status_t *ot_training_session_optimizer_step(ot_training_session_t *session);
+ot_status_t *ot_training_session_reset_grad(ot_training_session_t *session);
+ot_status_t *ot_training_session_get_lr(const ot_training_session_t *session, float *lr);
+ot_status_t *ot_training_session_set_lr(ot_training_session_t *session, float lr);
+
 /* Writes the model with the current state in its initializers (inference
  * graph and algorithm graphs), atomically: a checkpoint that trains on. */
 ot_status_t *ot_training_session_save(const ot_training_session_t *session, const char *path);
