@@ -187,6 +187,8 @@ OT_OP(ot_op_ConstantOfShape_9)
 /* ---- training ops ---- */
 OT_OP(ot_op_Gradient_1)
 OT_OP(ot_op_ms_InPlaceAccumulatorV2_1)
+OT_OP(ot_op_RandomUniform_1)
+OT_OP(ot_op_RandomNormal_1)
 
 
 /* ---- optimizers (optimizers/) ---- */

@@ -94,6 +94,37 @@ TEST(TrainingInfo, InitializesThenMatchesNumpyOverThreeSteps) {
     expect_state(o.ts, "C", Npy("C"));
 }
 
+// ONNX's own training ops: RandomUniform/RandomNormal initialization (numpy
+// RandomState streams) and ai.onnx.preview.training Adam, against ONNX's
+// reference formula over 3 steps (tools/fixtures/gen_training_info.py).
+TEST(TrainingInfo, OnnxAdamWithRandomInitializationMatchesReference) {
+    Owned o(kDir + "linear_adam.onnx");
+    ASSERT_EQ(o.error, "");
+    EXPECT_TRUE(ot_training_session_needs_initialization(o.ts));
+    ASSERT_EQ(ok(ot_training_session_initialize(o.ts)), "");
+    const char *names[] = {"X", "T"};
+    for (int s = 0; s < 3; s++) {
+        Npy x("X" + std::to_string(s)), t("T" + std::to_string(s));
+        const ot_tensor_t *v[] = {x.t, t.t};
+        ASSERT_EQ(ok(ot_training_session_step(o.ts, -1, 2, names, v)), "") << "step " << s;
+    }
+    for (const char *k : {"W", "B", "VW", "VB", "HW", "HB"}) {
+        ot_tensor_t *ref = nullptr;
+        ASSERT_EQ(ok(ot_tensor_load((kDir + "linear_adam_" + k + ".npy").c_str(), &ref)), "");
+        const ot_tensor_t *got = nullptr;
+        ASSERT_EQ(ok(ot_training_session_get_state(o.ts, k, &got)), "");
+        ASSERT_EQ(ot_shape_numel(&got->shape), ot_shape_numel(&ref->shape)) << k;
+        for (int64_t i = 0; i < ot_shape_numel(&ref->shape); i++) {
+            double want = ((const double *)ref->data)[i];
+            EXPECT_NEAR(((const float *)got->data)[i], want, 1e-6 + 1e-5 * std::fabs(want)) << k << "[" << i << "]";
+        }
+        ot_tensor_destroy(ref);
+    }
+    const ot_tensor_t *t = nullptr;
+    ASSERT_EQ(ok(ot_training_session_get_state(o.ts, "T_count", &t)), "");
+    EXPECT_EQ(*(const int64_t *)t->data, 3);
+}
+
 TEST(TrainingInfo, CheckpointResumesExactly) {
     // 1 step, checkpoint, reload, 2 more: same state as 3 steps in one session
     std::string ckpt = std::string(::testing::TempDir()) + "ot_training_info_ckpt.onnx";
