@@ -52,6 +52,7 @@ struct ot_training_session {
     int n_stages;
     stage_t *algorithm; /* one per TrainingInfoProto */
     stage_t *init;      /* one per TrainingInfoProto; model NULL without initialization */
+    stage_t *eval;      /* inference-mode forward + loss, or NULL */
     const stage_t *last; /* the stage whose outputs ot_training_session_output reads */
     int64_t steps;
     bool initialized;    /* the state holds initialization results (or a checkpoint's) */
@@ -174,21 +175,34 @@ static bool is_needed(const ot_name_map_t *needed, const char *name) {
 /* Keeps only what the algorithm's outputs and update_binding values depend
  * on, and makes those the graph's outputs: an optimizer stage must not run
  * (or be fed) the forward pass just because the spec joins it in. */
+static bool is_bound_value(const Onnx__TrainingInfoProto *info, const char *name) {
+    for (size_t i = 0; name && i < info->n_update_binding; i++)
+        if (info->update_binding[i]->value && !strcmp(info->update_binding[i]->value, name)) return true;
+    return false;
+}
+
 static ot_status_t *prune(ot_arena_t *a, Onnx__GraphProto *j, const Onnx__GraphProto *alg,
-                          const Onnx__TrainingInfoProto *info, int ti) {
+                          const Onnx__TrainingInfoProto *info, int ti, bool eval, size_t n_main_outputs) {
     ot_name_map_t *needed = ot_name_map_create();
-    Onnx__ValueInfoProto **outs = ot_arena_alloc(a, sizeof *outs * (alg->n_output + info->n_update_binding + 1));
+    Onnx__ValueInfoProto **outs =
+        ot_arena_alloc(a, sizeof *outs * (alg->n_output + info->n_update_binding + n_main_outputs + 1));
     ot_status_t *st = NULL;
     if (!needed || !outs) {
         st = oom();
         goto done;
     }
     size_t n_out = 0;
+    /* eval: the model's outputs and the algorithm's unbound ones (the loss) */
+    for (size_t i = 0; eval && i < n_main_outputs && !st; i++) {
+        outs[n_out++] = j->output[i];
+        if (!ot_name_map_put(needed, j->output[i]->name ? j->output[i]->name : "", 1)) st = oom();
+    }
     for (size_t i = 0; i < alg->n_output; i++) {
+        if (eval && is_bound_value(info, alg->output[i]->name)) continue;
         if (!is_needed(needed, alg->output[i]->name)) outs[n_out++] = alg->output[i];
         if (!ot_name_map_put(needed, alg->output[i]->name ? alg->output[i]->name : "", 1)) st = oom();
     }
-    for (size_t i = 0; i < info->n_update_binding && !st; i++) {
+    for (size_t i = 0; i < info->n_update_binding && !st && !eval; i++) {
         const char *v = info->update_binding[i]->value;
         if (!v || is_needed(needed, v)) continue;
         Onnx__ValueInfoProto *vi = NULL; /* an output of the inference graph (the spec's rule) */
@@ -253,8 +267,11 @@ done:
 /* Serializes the graph a stage runs: for the algorithm, the inference graph
  * joined with training_info[ti].algorithm, mutable initializers as inputs;
  * for initialization, that graph alone. mp is restored before returning. */
-static ot_status_t *stage_bytes(ot_training_session_t *ts, Onnx__ModelProto *mp, int ti, bool init, uint8_t **buf,
-                                size_t *len) {
+typedef enum stage_kind { STAGE_ALGORITHM, STAGE_INIT, STAGE_EVAL } stage_kind_t;
+
+static ot_status_t *stage_bytes(ot_training_session_t *ts, Onnx__ModelProto *mp, int ti, stage_kind_t kind,
+                                uint8_t **buf, size_t *len) {
+    bool init = kind == STAGE_INIT;
     Onnx__GraphProto *g = mp->graph, *alg = mp->training_info[ti]->algorithm;
     Onnx__GraphProto joined = *g, empty;
     onnx__graph_proto__init(&empty);
@@ -298,7 +315,7 @@ static ot_status_t *stage_bytes(ot_training_session_t *ts, Onnx__ModelProto *mp,
         joined.n_initializer = kept;
         joined.input = inputs;
         joined.n_input = n_in;
-        if ((st = prune(a, &joined, alg, mp->training_info[ti], ti))) goto done;
+        if ((st = prune(a, &joined, alg, mp->training_info[ti], ti, kind == STAGE_EVAL, g->n_output))) goto done;
     }
     size_t n_ti = mp->n_training_info;
     mp->graph = &joined;
@@ -327,14 +344,16 @@ static void stage_free(stage_t *s) {
 }
 
 /* Loads a stage and resolves its inputs and bindings. */
-static ot_status_t *stage_create(ot_training_session_t *ts, Onnx__ModelProto *mp, int ti, bool init, stage_t *s) {
-    const char *label = init ? "initialization" : "algorithm";
+static ot_status_t *stage_create(ot_training_session_t *ts, Onnx__ModelProto *mp, int ti, stage_kind_t kind,
+                                 stage_t *s) {
+    bool init = kind == STAGE_INIT;
+    const char *label = init ? "initialization" : kind == STAGE_EVAL ? "evaluation" : "algorithm";
     Onnx__TrainingInfoProto *info = mp->training_info[ti];
-    size_t n_bind = init ? info->n_initialization_binding : info->n_update_binding;
+    size_t n_bind = kind == STAGE_EVAL ? 0 : init ? info->n_initialization_binding : info->n_update_binding;
     Onnx__StringStringEntryProto **bind = init ? info->initialization_binding : info->update_binding;
     uint8_t *buf = NULL;
     size_t len = 0;
-    ot_status_t *st = stage_bytes(ts, mp, ti, init, &buf, &len);
+    ot_status_t *st = stage_bytes(ts, mp, ti, kind, &buf, &len);
     if (!st) st = ot_model_load_bytes(buf, len, ts->model->dir, ts->model->registry, NULL, &s->model);
     free(buf);
     if (!st) st = ot_session_create(s->model, &s->session);
@@ -390,6 +409,36 @@ static ot_status_t *stage_create(ot_training_session_t *ts, Onnx__ModelProto *mp
     return NULL;
 }
 
+/* The evaluation stage: the exported (inference-mode) graph joined with
+ * training_info[0]'s unbound outputs (the loss), the state fed as for
+ * training. Models whose inference form does not export get none. */
+static ot_status_t *eval_create(ot_training_session_t *ts, Onnx__ModelProto *mp) {
+    ot_model_t *exported = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    ot_status_t *st = ot_model_export(ts->model, &exported);
+    if (st) { /* no eval stage; eval_step says so */
+        ot_status_free(st);
+        return NULL;
+    }
+    st = ot_model_to_bytes(exported, &bytes, &len);
+    ot_model_destroy(exported);
+    Onnx__ModelProto *ep = st ? NULL : onnx__model_proto__unpack(NULL, len, bytes);
+    free(bytes);
+    if (st) return st;
+    if (!ep) return ot_status_create(OT_ERR_RUNTIME, "training: cannot re-read the exported model");
+    size_t n_ti = ep->n_training_info;
+    Onnx__TrainingInfoProto **tis = ep->training_info;
+    ep->training_info = mp->training_info; /* borrowed for the join */
+    ep->n_training_info = mp->n_training_info;
+    ts->eval = calloc(1, sizeof *ts->eval);
+    st = ts->eval ? stage_create(ts, ep, 0, STAGE_EVAL, ts->eval) : oom();
+    ep->training_info = tis;
+    ep->n_training_info = n_ti;
+    onnx__model_proto__free_unpacked(ep, NULL);
+    return st;
+}
+
 /* ---- public -------------------------------------------------------------- */
 
 ot_status_t *ot_training_session_create(const ot_model_t *model, ot_training_session_t **out) {
@@ -436,11 +485,12 @@ ot_status_t *ot_training_session_create(const ot_model_t *model, ot_training_ses
             st = add_state(ts, mp, ti, info->initialization_binding[b]->key, "initialization_binding");
     }
     for (int ti = 0; ti < ts->n_stages && !st; ti++) {
-        st = stage_create(ts, mp, ti, false, &ts->algorithm[ti]);
+        st = stage_create(ts, mp, ti, STAGE_ALGORITHM, &ts->algorithm[ti]);
         if (!st && mp->training_info[ti]->initialization && mp->training_info[ti]->initialization->n_node)
-            st = stage_create(ts, mp, ti, true, &ts->init[ti]);
+            st = stage_create(ts, mp, ti, STAGE_INIT, &ts->init[ti]);
     }
     if (st) goto fail;
+    if ((st = eval_create(ts, mp))) goto fail;
     /* what callers feed */
     int most = 0;
     for (int ti = 0; ti < ts->n_stages; ti++) most += ts->algorithm[ti].n_inputs;
@@ -477,6 +527,8 @@ void ot_training_session_destroy(ot_training_session_t *ts) {
     for (int i = 0; ts->init && i < ts->n_stages; i++) stage_free(&ts->init[i]);
     free(ts->algorithm);
     free(ts->init);
+    if (ts->eval) stage_free(ts->eval);
+    free(ts->eval);
     free(ts->feed_names);
     free(ts->feed_types);
     for (int i = 0; i < ts->n_state; i++) {
@@ -582,8 +634,9 @@ ot_status_t *ot_training_session_output(const ot_training_session_t *ts, const c
     if (!ts->last) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "no stage has run yet");
     /* the stage that ran last first, then the others' latest outputs */
     for (int pass = 0; pass < 2; pass++)
-        for (int i = ts->n_stages - 1; i >= 0; i--) {
-            const stage_t *s = &ts->algorithm[i];
+        for (int i = ts->n_stages; i >= 0; i--) {
+            const stage_t *s = i == ts->n_stages ? ts->eval : &ts->algorithm[i];
+            if (!s) continue;
             if ((pass == 0) != (s == ts->last) || !s->ran) continue;
             for (int k = 0; k < s->n_outputs; k++)
                 if (strcmp(s->output_names[k], name) == 0) {
@@ -743,4 +796,18 @@ ot_status_t *ot_training_session_set_lr(ot_training_session_t *ts, float lr) {
         return ot_status_create(OT_ERR_UNSUPPORTED, "the model has no float scalar state 'lr'");
     *(float *)ts->state[k]->data = lr;
     return NULL;
+}
+
+ot_status_t *ot_training_session_eval_step(ot_training_session_t *ts, int n_feeds, const char *const *names,
+                                           const ot_tensor_t *const *values, float *loss) {
+    if (!ts) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_training_session_eval_step: NULL session");
+    if (!ts->eval) return ot_status_create(OT_ERR_UNSUPPORTED, "this training model has no inference form to evaluate");
+    ot_status_t *st = run_stage(ts, ts->eval, "evaluation", n_feeds, names, values);
+    const ot_tensor_t *l = NULL;
+    if (!st && loss && !(st = ot_training_session_output(ts, "loss", &l))) {
+        if (ot_shape_numel(&l->shape) != 1 || (l->dtype != OT_DTYPE_FLOAT && l->dtype != OT_DTYPE_DOUBLE))
+            return ot_status_create(OT_ERR_INVALID_MODEL, "output 'loss' is not a float scalar");
+        *loss = l->dtype == OT_DTYPE_FLOAT ? *(const float *)l->data : (float)*(const double *)l->data;
+    }
+    return st;
 }

@@ -195,8 +195,13 @@ TEST(PrepareSession, AccumulatesResetsAndSteps) {
     for (int i = 0; i < 8; i++) ((int64_t *)labels->data)[i] = i % 5; // any valid classes: the checks are relative
     const char *names[] = {"x", "labels"};
     const ot_tensor_t *vals[] = {x8, labels};
-    float l1 = 0, l2 = 0, lr = 0;
+    float l1 = 0, l2 = 0, lr = 0, le = 0;
+    ASSERT_EQ(ot_training_session_eval_step(ts, 2, names, vals, &le), nullptr);
+    const ot_tensor_t *logits = nullptr;
+    ASSERT_EQ(ot_training_session_output(ts, "logits", &logits), nullptr);
+    EXPECT_EQ(ot_shape_numel(&logits->shape), 8 * 5);
     ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &l1), nullptr);
+    EXPECT_FLOAT_EQ(le, l1) << "no BatchNorm or Dropout: eval and train forward agree";
     const ot_tensor_t *g = nullptr;
     ASSERT_EQ(ot_training_session_get_state(ts, "fc2.bias.grad", &g), nullptr);
     std::vector<float> g1((const float *)g->data, (const float *)g->data + 5);
@@ -217,6 +222,9 @@ TEST(PrepareSession, AccumulatesResetsAndSteps) {
     ASSERT_EQ(ot_training_session_optimizer_step(ts), nullptr);
     ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &l2), nullptr);
     EXPECT_LT(l2, l1) << "a real step on the same batch lowers its loss";
+    std::vector<float> before((const float *)g->data, (const float *)g->data + 5);
+    ASSERT_EQ(ot_training_session_eval_step(ts, 2, names, vals, &le), nullptr);
+    for (int i = 0; i < 5; i++) EXPECT_EQ(((const float *)g->data)[i], before[i]) << "eval changes no state";
     ot_tensor_destroy(x8);
     ot_tensor_destroy(labels);
     ot_training_session_destroy(ts);

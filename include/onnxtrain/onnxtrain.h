@@ -212,6 +212,12 @@ int64_t ot_training_session_steps(const ot_training_session_t *session);
 ot_status_t *ot_training_session_train_step(ot_training_session_t *session, int n_feeds, const char *const *names,
                                             const ot_tensor_t *const *values, float *loss);
 ot_status_t *ot_training_session_optimizer_step(ot_training_session_t *session);
+/* The inference-mode forward (BatchNormalization on running statistics,
+ * no Dropout) on the current weights, with the loss of training_info[0]:
+ * changes no state; the model's outputs and 'loss' are then readable with
+ * ot_training_session_output. */
+ot_status_t *ot_training_session_eval_step(ot_training_session_t *session, int n_feeds, const char *const *names,
+                                           const ot_tensor_t *const *values, float *loss);
 ot_status_t *ot_training_session_reset_grad(ot_training_session_t *session);
 ot_status_t *ot_training_session_get_lr(const ot_training_session_t *session, float *lr);
 ot_status_t *ot_training_session_set_lr(ot_training_session_t *session, float lr);
