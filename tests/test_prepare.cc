@@ -234,3 +234,52 @@ TEST(PrepareSession, AccumulatesResetsAndSteps) {
 }
 
 } // namespace
+
+namespace {
+
+// eval_step runs BatchNormalization on its running statistics: on the
+// untrained demo CNN it gives PyTorch's own inference output.
+TEST(PrepareSession, EvalStepIsInferenceMode) {
+    const std::string demo = std::string(OT_SOURCE_DIR) + "/examples/demo/";
+    ot_registry_t *reg = nullptr;
+    ot_model_t *m = nullptr, *prepared = nullptr;
+    ot_training_session_t *ts = nullptr;
+    ot_tensor_t *x = nullptr, *ref = nullptr, *labels = nullptr;
+    ASSERT_EQ(ot_registry_create(&reg), nullptr);
+    ot_status_t *st = ot_model_load((demo + "cnn.onnx").c_str(), reg, nullptr, &m);
+    ot_prepare_options_t o{};
+    o.loss = OT_LOSS_CROSS_ENTROPY;
+    o.output = "/fc/Gemm_output_0";
+    o.optimizer = "SGD";
+    o.lr = 0.1f;
+    if (!st) st = ot_model_prepare(m, &o, &prepared);
+    if (!st) st = ot_training_session_create(prepared, &ts);
+    if (!st) st = ot_tensor_load((demo + "input_0.pb").c_str(), &x);
+    if (!st) st = ot_tensor_load((demo + "output_0.pb").c_str(), &ref);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    ot_shape_t ls{1, {x->shape.dims[0]}};
+    ASSERT_EQ(ot_tensor_create(OT_DTYPE_INT64, &ls, &labels), nullptr);
+    const char *names[] = {"image", "labels"};
+    const ot_tensor_t *vals[] = {x, labels};
+    float loss = 0;
+    st = ot_training_session_eval_step(ts, 2, names, vals, &loss);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    const ot_tensor_t *probs = nullptr;
+    ASSERT_EQ(ot_training_session_output(ts, "probs", &probs), nullptr);
+    ASSERT_EQ(ot_shape_numel(&probs->shape), ot_shape_numel(&ref->shape));
+    for (int64_t i = 0; i < ot_shape_numel(&ref->shape); i++)
+        EXPECT_NEAR(((const float *)probs->data)[i], ((const float *)ref->data)[i], 1e-5) << i;
+    // a train_step's forward uses batch statistics instead: the loss differs
+    float train_loss = 0;
+    ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &train_loss), nullptr);
+    EXPECT_NE(train_loss, loss);
+    ot_tensor_destroy(x);
+    ot_tensor_destroy(ref);
+    ot_tensor_destroy(labels);
+    ot_training_session_destroy(ts);
+    ot_model_destroy(prepared);
+    ot_model_destroy(m);
+    ot_registry_destroy(reg);
+}
+
+} // namespace
