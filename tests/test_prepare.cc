@@ -283,3 +283,58 @@ TEST(PrepareSession, EvalStepIsInferenceMode) {
 }
 
 } // namespace
+
+namespace {
+
+// A fresh BatchNorm exported with TrainingMode.PRESERVE: its running
+// statistics arrive as Identity(bn.bias) / Identity(bn.weight). They must
+// become state of their own: a train_step moves the running mean, while
+// the trainable bn.bias stays where it was (no optimizer step yet).
+TEST(PrepareSession, BatchNormStatisticsSharedByTheExporterBecomeTheirOwnState) {
+    ot_registry_t *reg = nullptr;
+    ot_model_t *m = nullptr, *prepared = nullptr;
+    ot_training_session_t *ts = nullptr;
+    ASSERT_EQ(ot_registry_create(&reg), nullptr);
+    ot_status_t *st = ot_model_load((kDir + "bn_preserve.onnx").c_str(), reg, nullptr, &m);
+    ot_prepare_options_t o{};
+    o.loss = OT_LOSS_CROSS_ENTROPY;
+    o.optimizer = "SGD";
+    o.lr = 0.1f;
+    if (!st) st = ot_model_prepare(m, &o, &prepared);
+    if (!st) st = ot_training_session_create(prepared, &ts);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    const ot_tensor_t *mean = nullptr, *bias = nullptr;
+    std::string name;
+    for (int i = 0; i < ot_training_session_num_state(ts); i++) {
+        const char *n = nullptr;
+        ot_training_session_state_at(ts, i, &n, nullptr);
+        if (std::string(n).find(".running_mean") != std::string::npos) name = n;
+    }
+    ASSERT_FALSE(name.empty()) << "no running-mean state";
+    ASSERT_EQ(ot_training_session_get_state(ts, name.c_str(), &mean), nullptr);
+    ASSERT_EQ(ot_training_session_get_state(ts, "bn.bias", &bias), nullptr);
+    ASSERT_NE(mean->data, bias->data);
+    ot_shape_t xs{4, {2, 1, 8, 8}}, ls{1, {2}};
+    ot_tensor_t *x = nullptr, *labels = nullptr;
+    ASSERT_EQ(ot_tensor_create(OT_DTYPE_FLOAT, &xs, &x), nullptr);
+    ASSERT_EQ(ot_tensor_create(OT_DTYPE_INT64, &ls, &labels), nullptr);
+    for (int i = 0; i < 128; i++) ((float *)x->data)[i] = 1.0f + 0.01f * (float)i;
+    const char *names[] = {"x", "labels"};
+    const ot_tensor_t *vals[] = {x, labels};
+    float loss = 0;
+    ASSERT_EQ(ot_training_session_train_step(ts, 2, names, vals, &loss), nullptr);
+    bool moved = false;
+    for (int c = 0; c < 4; c++) {
+        moved |= ((const float *)mean->data)[c] != 0.0f;
+        EXPECT_EQ(((const float *)bias->data)[c], 0.0f) << "bn.bias is a parameter, not the running mean";
+    }
+    EXPECT_TRUE(moved) << "the running mean is updated by the training forward";
+    ot_tensor_destroy(x);
+    ot_tensor_destroy(labels);
+    ot_training_session_destroy(ts);
+    ot_model_destroy(prepared);
+    ot_model_destroy(m);
+    ot_registry_destroy(reg);
+}
+
+} // namespace
