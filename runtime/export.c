@@ -16,12 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *arena_pb_alloc(void *a, size_t n) { return ot_arena_alloc(a, n ? n : 1); }
-static void arena_pb_free(void *a, void *p) {
-    (void)a;
-    (void)p;
-}
-
 static bool is_std(const Onnx__NodeProto *n) { return !n->domain || !*n->domain || !strcmp(n->domain, "ai.onnx"); }
 
 static void drop_attr(Onnx__NodeProto *n, const char *name) {
@@ -49,11 +43,9 @@ ot_status_t *ot_model_export(const ot_model_t *m, ot_model_t **out) {
     size_t len = 0;
     ot_status_t *st = ot_model_to_bytes(m, &bytes, &len);
     Onnx__ModelProto *mp = NULL;
-    if (!st) {
-        ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, arena};
-        mp = onnx__model_proto__unpack(&alloc, len, bytes);
-        if (!mp) st = ot_status_create(OT_ERR_RUNTIME, "export: cannot re-read the serialized model");
-    }
+    pb_t b = {arena, false};
+    if (!st && !(mp = pb_unpack_model(&b, bytes, len)))
+        st = ot_status_create(OT_ERR_RUNTIME, "export: cannot re-read the serialized model");
     free(bytes);
     bytes = NULL;
     if (st) goto done;

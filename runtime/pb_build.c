@@ -176,3 +176,14 @@ Onnx__AttributeProto *pb_find_attr(Onnx__NodeProto *n, const char *name) {
         if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0) return n->attribute[i];
     return NULL;
 }
+
+static void *arena_pb_alloc(void *a, size_t n) { return ot_arena_alloc(a, n ? n : 1); }
+static void arena_pb_free(void *a, void *p) {
+    (void)a;
+    (void)p;
+}
+
+Onnx__ModelProto *pb_unpack_model(pb_t *b, const uint8_t *bytes, size_t len) {
+    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, b->arena};
+    return onnx__model_proto__unpack(&alloc, len, bytes);
+}

@@ -42,6 +42,10 @@ Onnx__TensorProto *pb_tensor(pb_t *b, const char *name, const ot_tensor_t *t);
 /* A ValueInfoProto of a tensor type; shape NULL: unknown shape; dims < 0 become dim_param `sym`. */
 Onnx__ValueInfoProto *pb_value_info(pb_t *b, const char *name, ot_dtype_t dtype, const ot_shape_t *shape,
                                     const char *sym);
+/* Unpacks a ModelProto with every allocation in the arena, so it can be
+ * edited with arena-allocated parts; it goes with the arena (never
+ * free_unpacked). NULL if the bytes do not parse. */
+Onnx__ModelProto *pb_unpack_model(pb_t *b, const uint8_t *bytes, size_t len);
 /* The attribute `name` of node n, or NULL. */
 Onnx__AttributeProto *pb_find_attr(Onnx__NodeProto *n, const char *name);
 

@@ -33,14 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* protobuf-c allocations from the arena: the unpacked model can be edited
- * with arena-allocated parts and is freed with the arena, never unpacked-freed. */
-static void *arena_pb_alloc(void *a, size_t n) { return ot_arena_alloc(a, n ? n : 1); }
-static void arena_pb_free(void *a, void *p) {
-    (void)a;
-    (void)p;
-}
-
 typedef struct prep {
     pb_t b;
     Onnx__ModelProto *mp;
@@ -390,8 +382,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     uint8_t *bytes = NULL;
     size_t len = 0;
     if ((st = ot_model_to_bytes(m, &bytes, &len))) goto done;
-    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, arena};
-    p.mp = onnx__model_proto__unpack(&alloc, len, bytes);
+    p.mp = pb_unpack_model(&p.b, bytes, len);
     free(bytes);
     bytes = NULL;
     if (!p.mp) {
