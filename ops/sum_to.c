@@ -8,7 +8,8 @@
  * Kernel: X's dims are collapsed into alternating summed/kept runs; the
  * layouts (R1, K, R2) with R1 or R2 possibly 1 (bias rows, per-row sums,
  * NCHW channels) run in parallel over the kept index K, accumulating in
- * double; any other layout takes one serial odometer pass. */
+ * double; any other layout takes one serial odometer pass into a double
+ * accumulator made at setup. */
 #include "ops/op_util.h"
 
 #include <stdlib.h>
@@ -64,8 +65,22 @@ static void collapse(const ot_shape_t *xs, const ot_shape_t *ys, layout_t *l) {
     }
 }
 
+/* Per kernel: the layout, and for layouts other than (R1, K, R2) a double
+ * accumulator of Y's size; both made in setup, so runs allocate nothing. */
+typedef struct sum_to_state {
+    layout_t l;
+    double *acc;
+} sum_to_state_t;
+
+static bool is_r1_k_r2(const layout_t *l) {
+    int lo = 0, hi = l->rank;
+    if (lo < hi && l->ystride[lo] == 0) lo++;
+    if (hi > lo && l->ystride[hi - 1] == 0) hi--;
+    return hi - lo <= 1;
+}
+
 #define SUM_TO_KERNEL(T)                                                                             \
-    static void sum_to_##T(const T *x, T *y, const layout_t *l, int64_t ny) {                      \
+    static void sum_to_##T(const T *x, T *y, const layout_t *l, double *acc, int64_t ny) {         \
         int r = l->rank;                                                                           \
         /* (R1, K, R2): strip the summed runs at both ends */                                      \
         int64_t r1 = 1, r2 = 1, kk = 1;                                                            \
@@ -91,15 +106,11 @@ static void collapse(const ot_shape_t *xs, const ot_shape_t *ys, layout_t *l) {
             }                                                                                      \
             return;                                                                                \
         }                                                                                          \
-        double *acc = calloc((size_t)ny, sizeof *acc);                                             \
         int64_t idx[OT_MAX_RANK] = {0}, off = 0, total = 1;                                        \
         for (int d = 0; d < r; d++) total *= l->dims[d];                                           \
-        if (!acc) { /* keep going without the double accumulator */                                \
-            for (int64_t j = 0; j < ny; j++) y[j] = 0;                                             \
-        }                                                                                          \
+        memset(acc, 0, (size_t)ny * sizeof *acc);                                                  \
         for (int64_t e = 0; e < total; e++) {                                                      \
-            if (acc) acc[off] += x[e];                                                             \
-            else y[off] += x[e];                                                                   \
+            acc[off] += x[e];                                                                      \
             for (int d = r - 1; d >= 0; d--) {                                                     \
                 off += l->ystride[d];                                                              \
                 if (++idx[d] < l->dims[d]) break;                                                  \
@@ -107,16 +118,32 @@ static void collapse(const ot_shape_t *xs, const ot_shape_t *ys, layout_t *l) {
                 idx[d] = 0;                                                                        \
             }                                                                                      \
         }                                                                                          \
-        if (acc)                                                                                   \
-            for (int64_t j = 0; j < ny; j++) y[j] = (T)acc[j];                                     \
-        free(acc);                                                                                 \
+        for (int64_t j = 0; j < ny; j++) y[j] = (T)acc[j];                                         \
     }
 SUM_TO_KERNEL(float)
 SUM_TO_KERNEL(double)
 
+static ot_status_t *sum_to_setup(ot_kernel_t *k) {
+    sum_to_state_t *s = calloc(1, sizeof *s);
+    if (!s) return OT_NODE_ERROR(k->node, OT_ERR_NO_MEMORY, "out of memory");
+    k->state = s;
+    collapse(&k->inputs[0]->shape, &k->outputs[0]->shape, &s->l);
+    int64_t ny = ot_shape_numel(&k->outputs[0]->shape);
+    if (!is_r1_k_r2(&s->l) && !(s->acc = malloc((size_t)(ny > 0 ? ny : 1) * sizeof *s->acc)))
+        return OT_NODE_ERROR(k->node, OT_ERR_NO_MEMORY, "out of memory for a %lld-element accumulator", (long long)ny);
+    return NULL;
+}
+
+static void sum_to_release(ot_kernel_t *k) {
+    sum_to_state_t *s = k->state;
+    if (s) free(s->acc);
+    free(s);
+}
+
 static ot_status_t *sum_to_run(ot_kernel_t *k) {
     const ot_tensor_t *x = k->inputs[0];
     ot_tensor_t *y = k->outputs[0];
+    const sum_to_state_t *s = k->state;
     int64_t nx = ot_shape_numel(&x->shape), ny = ot_shape_numel(&y->shape);
     if (nx == ny) { /* nothing is summed */
         if (y->data != x->data) memcpy(y->data, x->data, (size_t)nx * ot_dtype_size(x->dtype));
@@ -126,10 +153,8 @@ static ot_status_t *sum_to_run(ot_kernel_t *k) {
         memset(y->data, 0, (size_t)ny * ot_dtype_size(y->dtype));
         return NULL;
     }
-    layout_t l;
-    collapse(&x->shape, &y->shape, &l);
-    if (x->dtype == OT_DTYPE_FLOAT) sum_to_float(x->data, y->data, &l, ny);
-    else sum_to_double(x->data, y->data, &l, ny);
+    if (x->dtype == OT_DTYPE_FLOAT) sum_to_float(x->data, y->data, &s->l, s->acc, ny);
+    else sum_to_double(x->data, y->data, &s->l, s->acc, ny);
     return NULL;
 }
 
@@ -141,6 +166,8 @@ const ot_op_def_t ot_op_ot_SumTo_1 = {
     .min_inputs = 2, .max_inputs = 2,
     .min_outputs = 1, .max_outputs = 1,
     .infer = sum_to_infer,
+    .setup = sum_to_setup,
     .run = sum_to_run,
+    .release = sum_to_release,
     .doc = "Y = X summed over the axes along which shape broadcasts to X",
 };

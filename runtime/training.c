@@ -35,6 +35,7 @@ typedef struct stage {
     int *input_state;  /* per model input: state index, or -1 when fed by name */
     const char **input_names;
     int n_outputs;
+    const ot_tensor_t **inputs;  /* a run's feeds, allocated once (steps allocate nothing) */
     const ot_tensor_t **outputs; /* after a run: borrowed from the session */
     const char **output_names;
     int n_updates;
@@ -336,6 +337,7 @@ static void stage_free(stage_t *s) {
     ot_model_destroy(s->model);
     free(s->input_state);
     free(s->input_names);
+    free(s->inputs);
     free(s->outputs);
     free(s->output_names);
     free(s->update_output);
@@ -363,11 +365,12 @@ static ot_status_t *stage_create(ot_training_session_t *ts, Onnx__ModelProto *mp
     s->n_outputs = g->n_outputs;
     s->input_state = calloc((size_t)s->n_inputs + 1, sizeof *s->input_state);
     s->input_names = calloc((size_t)s->n_inputs + 1, sizeof *s->input_names);
+    s->inputs = calloc((size_t)s->n_inputs + 1, sizeof *s->inputs);
     s->outputs = calloc((size_t)s->n_outputs + 1, sizeof *s->outputs);
     s->output_names = calloc((size_t)s->n_outputs + 1, sizeof *s->output_names);
     s->update_output = calloc(n_bind + 1, sizeof *s->update_output);
     s->update_state = calloc(n_bind + 1, sizeof *s->update_state);
-    if (!s->input_state || !s->input_names || !s->outputs || !s->output_names || !s->update_output ||
+    if (!s->input_state || !s->input_names || !s->inputs || !s->outputs || !s->output_names || !s->update_output ||
         !s->update_state)
         return oom();
     for (int i = 0; i < s->n_inputs; i++) {
@@ -544,10 +547,10 @@ void ot_training_session_destroy(ot_training_session_t *ts) {
 /* Runs one stage with the named feeds, then applies its bindings. */
 static ot_status_t *run_stage(ot_training_session_t *ts, stage_t *s, const char *label, int n_feeds,
                               const char *const *names, const ot_tensor_t *const *values) {
-    const ot_tensor_t **in = calloc((size_t)s->n_inputs + 1, sizeof *in);
-    if (!in) return oom();
+    const ot_tensor_t **in = s->inputs;
     ot_status_t *st = NULL;
     for (int i = 0; i < s->n_inputs && !st; i++) {
+        in[i] = NULL;
         if (s->input_state[i] >= 0) {
             in[i] = ts->state[s->input_state[i]];
             continue;
@@ -557,7 +560,6 @@ static ot_status_t *run_stage(ot_training_session_t *ts, stage_t *s, const char 
         if (!in[i]) st = ot_status_create(OT_ERR_INVALID_ARGUMENT, "%s: input '%s' is not fed", label, s->input_names[i]);
     }
     if (!st) st = ot_session_run_borrowed(s->session, in, s->outputs);
-    free(in);
     if (st) return ot_status_wrap(st, "%s", label);
     ts->last = s;
     s->ran = true;

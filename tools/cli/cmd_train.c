@@ -262,6 +262,10 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (log) fprintf(log, "step,loss,lr\n");
+    float lr_probe;
+    ot_status_t *no_lr = ts ? ot_training_session_get_lr(ts, &lr_probe) : NULL;
+    bool has_lr_state = ts && !no_lr; /* else the log's lr is nan (a constant or input rate) */
+    ot_status_free(no_lr);
     int64_t cursor = 0;
     for (int64_t step = 1; step <= steps; step++) {
         for (int64_t b = 0; b < batch; b++) {
@@ -286,10 +290,9 @@ int cmd_train(int argc, char **argv) {
             ot_ort_session_lazy_reset_grad(ort);
             loss = l;
         } else {
-            const ot_tensor_t *lr_t = NULL, *loss_t = NULL;
-            ot_status_free(ot_training_session_get_state(ts, "lr", &lr_t));
-            if (lr_t && lr_t->dtype == OT_DTYPE_FLOAT && ot_shape_numel(&lr_t->shape) == 1)
-                step_lr = *(const float *)lr_t->data;
+            const ot_tensor_t *loss_t = NULL;
+            float lr_now;
+            if (has_lr_state && !ot_training_session_get_lr(ts, &lr_now)) step_lr = lr_now;
             if (!(st = ot_training_session_step(ts, -1, n_feeds, names, values)))
                 st = ot_training_session_output(ts, "loss", &loss_t);
             if (!st) loss = loss_t->dtype == OT_DTYPE_DOUBLE ? *(const double *)loss_t->data : *(const float *)loss_t->data;
