@@ -55,8 +55,7 @@ ot_status_t *ot_model_export(const ot_model_t *m, ot_model_t **out) {
         Onnx__NodeProto *n = g->node[i];
         if (!is_std(n)) continue;
         if (!strcmp(n->op_type, "BatchNormalization")) {
-            Onnx__AttributeProto *tm = pb_find_attr(n, "training_mode");
-            if (tm) drop_attr(n, "training_mode"); /* default 0 */
+            drop_attr(n, "training_mode"); /* default 0 */
             drop_attr(n, "unbiased_running_var");
             if (n->n_output > 1) n->n_output = 1;
         } else if (!strcmp(n->op_type, "Dropout") && n->n_input > 2) {
