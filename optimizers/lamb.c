@@ -163,6 +163,12 @@ static const ot_attr_spec_t lamb_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t lamb_states[] = {
+    {"exp_avg", NULL, NULL},
+    {"exp_avg_sq", NULL, NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_LAMB_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -176,4 +182,6 @@ const ot_op_def_t ot_op_ot_LAMB_1 = {
     .run = lamb_run,
     .release = lamb_release,
     .doc = "LAMB (You et al. 2020): Adam direction + weight_decay*p, scaled per tensor by |p|/|update|",
+    .flags = OT_OP_OPTIMIZER,
+    .states = lamb_states,
 };

@@ -84,6 +84,11 @@ static const ot_attr_spec_t lion_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t lion_states[] = {
+    {"exp_avg", NULL, NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_Lion_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -97,4 +102,6 @@ const ot_op_def_t ot_op_ot_Lion_1 = {
     .run = lion_run,
     .release = lion_release,
     .doc = "Lion (Chen et al. 2023): p = p*(1-lr*wd) - lr*sign(beta1*m + (1-beta1)*g); m = beta2*m + (1-beta2)*g",
+    .flags = OT_OP_OPTIMIZER,
+    .states = lion_states,
 };

@@ -87,6 +87,12 @@ static const ot_attr_spec_t adadelta_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t adadelta_states[] = {
+    {"square_avg", NULL, NULL},
+    {"acc_delta", NULL, NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_Adadelta_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -100,4 +106,6 @@ const ot_op_def_t ot_op_ot_Adadelta_1 = {
     .run = adadelta_run,
     .release = adadelta_release,
     .doc = "torch.optim.Adadelta: delta = sqrt(acc+eps)/sqrt(sq+eps)*g; p -= lr*delta",
+    .flags = OT_OP_OPTIMIZER,
+    .states = adadelta_states,
 };

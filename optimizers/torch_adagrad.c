@@ -82,6 +82,11 @@ static const ot_attr_spec_t adagrad_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t adagrad_states[] = {
+    {"sum", NULL, "initial_accumulator_value"},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_Adagrad_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -95,4 +100,6 @@ const ot_op_def_t ot_op_ot_Adagrad_1 = {
     .run = adagrad_run,
     .release = adagrad_release,
     .doc = "torch.optim.Adagrad: sum += g^2; p -= lr/(1+(step-1)*lr_decay) * g/(sqrt(sum)+eps)",
+    .flags = OT_OP_OPTIMIZER,
+    .states = adagrad_states,
 };

@@ -147,6 +147,13 @@ static const ot_attr_spec_t adam_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t adam_states[] = {
+    {"exp_avg", NULL, NULL},
+    {"exp_avg_sq", NULL, NULL},
+    {"max_exp_avg_sq", "amsgrad", NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_Adam_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -160,6 +167,8 @@ const ot_op_def_t ot_op_ot_Adam_1 = {
     .run = adam_run,
     .release = adam_release,
     .doc = "torch.optim.Adam (coupled L2 weight_decay, amsgrad, maximize)",
+    .flags = OT_OP_OPTIMIZER,
+    .states = adam_states,
 };
 
 const ot_op_def_t ot_op_ot_AdamW_1 = {
@@ -175,4 +184,6 @@ const ot_op_def_t ot_op_ot_AdamW_1 = {
     .run = adam_run,
     .release = adam_release,
     .doc = "torch.optim.AdamW (decoupled decay p *= 1 - lr*weight_decay, amsgrad, maximize)",
+    .flags = OT_OP_OPTIMIZER,
+    .states = adam_states,
 };

@@ -139,6 +139,12 @@ static const ot_attr_spec_t nadam_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t nadam_states[] = {
+    {"exp_avg", NULL, NULL},
+    {"exp_avg_sq", NULL, NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_NAdam_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -152,4 +158,6 @@ const ot_op_def_t ot_op_ot_NAdam_1 = {
     .run = nadam_run,
     .release = nadam_release,
     .doc = "torch.optim.NAdam: Adam with Nesterov momentum and the mu_t momentum schedule (momentum_decay)",
+    .flags = OT_OP_OPTIMIZER,
+    .states = nadam_states,
 };

@@ -116,6 +116,12 @@ static const ot_attr_spec_t radam_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t radam_states[] = {
+    {"exp_avg", NULL, NULL},
+    {"exp_avg_sq", NULL, NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_RAdam_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -129,4 +135,6 @@ const ot_op_def_t ot_op_ot_RAdam_1 = {
     .run = radam_run,
     .release = radam_release,
     .doc = "torch.optim.RAdam: Adam with variance rectification once rho_t > 5, SGD-with-momentum steps before",
+    .flags = OT_OP_OPTIMIZER,
+    .states = radam_states,
 };

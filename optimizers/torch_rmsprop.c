@@ -130,6 +130,13 @@ static const ot_attr_spec_t rmsprop_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t rmsprop_states[] = {
+    {"square_avg", NULL, NULL},
+    {"momentum_buffer", "momentum", NULL},
+    {"grad_avg", "centered", NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_RMSprop_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -143,4 +150,6 @@ const ot_op_def_t ot_op_ot_RMSprop_1 = {
     .run = rmsprop_run,
     .release = rmsprop_release,
     .doc = "torch.optim.RMSprop (alpha, eps, weight_decay, momentum, centered, maximize)",
+    .flags = OT_OP_OPTIMIZER,
+    .states = rmsprop_states,
 };

@@ -103,6 +103,11 @@ static const ot_attr_spec_t sgd_attrs[] = {
     {NULL, 0, false},
 };
 
+static const ot_state_spec_t sgd_states[] = {
+    {"momentum_buffer", "momentum", NULL},
+    {NULL, NULL, NULL},
+};
+
 const ot_op_def_t ot_op_ot_SGD_1 = {
     .abi_version = OT_PLUGIN_ABI_VERSION,
     .domain = OT_DOMAIN,
@@ -116,4 +121,6 @@ const ot_op_def_t ot_op_ot_SGD_1 = {
     .run = sgd_run,
     .release = sgd_release,
     .doc = "torch.optim.SGD: buf = step==1 ? d : momentum*buf + (1-dampening)*d; p -= lr*(nesterov ? d + momentum*buf : buf)",
+    .flags = OT_OP_OPTIMIZER,
+    .states = sgd_states,
 };

@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define OT_MAX_OPTIMIZER_STATES 8
+
 typedef struct prep {
     pb_t b;
     Onnx__ModelProto *mp;
@@ -302,37 +304,9 @@ static ot_status_t *add_loss(prep_t *p, const char *y, const ot_value_t *yv, con
 
 /* ---- optimizers ---------------------------------------------------------- */
 
-/* State tensors per parameter of our optimizer ops (ai.onnxtrain), in the
- * order the op takes them. A state with a `when` attribute exists only when
- * that attribute is non-zero (SGD's buffer with momentum, Adam's max with
- * amsgrad...); `init` names the attribute holding its initial value. */
-typedef struct optimizer_state {
-    const char *name, *when, *init;
-} optimizer_state_t;
-
-typedef struct optimizer_info {
-    const char *op;
-    optimizer_state_t states[4];
-} optimizer_info_t;
-
-static const optimizer_info_t optimizers[] = {
-    {"SGD", {{"momentum_buffer", "momentum", NULL}}},
-    {"Adam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}, {"max_exp_avg_sq", "amsgrad", NULL}}},
-    {"AdamW", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}, {"max_exp_avg_sq", "amsgrad", NULL}}},
-    {"RMSprop", {{"square_avg", NULL, NULL}, {"momentum_buffer", "momentum", NULL}, {"grad_avg", "centered", NULL}}},
-    {"Adagrad", {{"sum", NULL, "initial_accumulator_value"}}},
-    {"Adadelta", {{"square_avg", NULL, NULL}, {"acc_delta", NULL, NULL}}},
-    {"NAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}}, /* mu_product follows from step */
-    {"RAdam", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
-    {"Lion", {{"exp_avg", NULL, NULL}}},
-    {"LAMB", {{"exp_avg", NULL, NULL}, {"exp_avg_sq", NULL, NULL}}},
-};
-
-static const optimizer_info_t *find_optimizer(const char *op) {
-    for (size_t i = 0; i < sizeof optimizers / sizeof optimizers[0]; i++)
-        if (!strcmp(optimizers[i].op, op)) return &optimizers[i];
-    return NULL;
-}
+/* Optimizer ops declare their per-parameter states in their record
+ * (ot_op_def_t.states, see plugin.h), so a plugin optimizer gets the same
+ * treatment as a built-in one. */
 
 static const ot_attr_t *find_attr(const ot_prepare_options_t *o, const char *name) {
     for (int a = 0; name && a < o->n_optimizer_attrs; a++)
@@ -343,10 +317,10 @@ static const ot_attr_t *find_attr(const ot_prepare_options_t *o, const char *nam
 static double attr_value(const ot_attr_t *a) { return !a ? 0 : a->type == OT_ATTR_INT ? (double)a->i : a->f; }
 
 /* The states this node will have, given its attributes. */
-static int active_states(const optimizer_info_t *opt, const ot_prepare_options_t *o, const optimizer_state_t **out) {
+static int active_states(const ot_op_def_t *opt, const ot_prepare_options_t *o, const ot_state_spec_t **out) {
     int n = 0;
-    for (int s = 0; s < 4 && opt->states[s].name; s++)
-        if (!opt->states[s].when || attr_value(find_attr(o, opt->states[s].when)) != 0) out[n++] = &opt->states[s];
+    for (const ot_state_spec_t *s = opt->states; s && s->name && n < OT_MAX_OPTIMIZER_STATES; s++)
+        if (!s->when || attr_value(find_attr(o, s->when)) != 0) out[n++] = s;
     return n;
 }
 
@@ -357,7 +331,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     *out = NULL;
     if (m->n_training_info)
         return ot_status_create(OT_ERR_INVALID_ARGUMENT, "the model already has training_info (it is a training model)");
-    const optimizer_info_t *opt = find_optimizer(o->optimizer ? o->optimizer : "");
+    const ot_op_def_t *opt = ot_registry_find_kind(m->registry, o->optimizer, OT_OP_OPTIMIZER);
     if (!opt) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "unknown optimizer '%s'", o->optimizer ? o->optimizer : "");
     const ot_graph_t *ir = &m->graph;
     int y = -1;
@@ -489,7 +463,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         add_node(&p, p.opt, &p.cap_on, "", "Identity", 1, l_in, 1, l_out); /* lr is state: schedules write it */
         bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, "step", "step.next", OT_DTYPE_INT64, &scalar);
         bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, "lr", "lr.next", OT_DTYPE_FLOAT, &scalar);
-        const optimizer_state_t *states[4];
+        const ot_state_spec_t *states[OT_MAX_OPTIMIZER_STATES];
         int S = active_states(opt, o, states), n_in = 2 + n_params * (2 + S), n_out = n_params * (1 + S);
         const char **in = pb_alloc(&p.b, sizeof *in * (size_t)n_in), **outn = pb_alloc(&p.b, sizeof *outn * (size_t)n_out);
         if (!in || !outn) {
@@ -516,7 +490,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
                             &pv->type.shape);
             }
         }
-        Onnx__NodeProto *on = add_node(&p, p.opt, &p.cap_on, OT_DOMAIN, opt->op, n_in, in, n_out, outn);
+        Onnx__NodeProto *on = add_node(&p, p.opt, &p.cap_on, opt->domain ? opt->domain : "", opt->op_type, n_in, in, n_out, outn);
         for (int a = 0; on && a < o->n_optimizer_attrs; a++) {
             const ot_attr_t *at = &o->optimizer_attrs[a];
             switch (at->type) {
@@ -533,15 +507,19 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
 
     /* opsets: the training domains; the model */
     size_t cap_ops = mp->n_opset_import;
-    const char *domains[] = {"ai.onnx.preview.training", OT_DOMAIN, "com.microsoft"};
+    /* the optimizer's own domain last: a plugin's */
+    const char *domains[] = {"ai.onnx.preview.training", OT_DOMAIN, "com.microsoft", opt->domain ? opt->domain : ""};
+    int versions[] = {1, 1, 1, opt->since_version};
     for (size_t d = 0; d < sizeof domains / sizeof domains[0]; d++) {
-        if (ot_model_opset(m, domains[d]) >= 0) continue;
+        bool seen = !*domains[d] || ot_model_opset(m, domains[d]) >= 0;
+        for (size_t e = 0; e < d && !seen; e++) seen = !strcmp(domains[e], domains[d]);
+        if (seen) continue;
         Onnx__OperatorSetIdProto *op = pb_alloc(&p.b, sizeof *op);
         if (op) {
             onnx__operator_set_id_proto__init(op);
             op->domain = (char *)domains[d];
             op->has_version = 1;
-            op->version = 1;
+            op->version = versions[d];
         }
         PB_PUSH(&p.b, mp->opset_import, mp->n_opset_import, cap_ops, op);
     }

@@ -67,6 +67,25 @@ ot_status_t *ot_registry_create(ot_registry_t **out) {
     return NULL;
 }
 
+/* a == b ignoring case and '_' */
+static bool loose_eq(const char *a, const char *b) {
+    for (;;) {
+        while (*a == '_') a++;
+        while (*b == '_') b++;
+        if (!*a || !*b) return !*a && !*b;
+        char ca = *a++, cb = *b++;
+        if (ca >= 'A' && ca <= 'Z') ca = (char)(ca - 'A' + 'a');
+        if (cb >= 'A' && cb <= 'Z') cb = (char)(cb - 'A' + 'a');
+        if (ca != cb) return false;
+    }
+}
+
+const ot_op_def_t *ot_registry_find_kind(const ot_registry_t *reg, const char *name, unsigned kind) {
+    for (int i = 0; reg && name && i < reg->n_ops; i++)
+        if ((reg->ops[i]->flags & kind) && loose_eq(reg->ops[i]->op_type, name)) return reg->ops[i];
+    return NULL;
+}
+
 void ot_registry_destroy(ot_registry_t *reg) {
     if (!reg) return;
     for (int i = 0; i < reg->n_libs; i++) dlclose(reg->libs[i]);

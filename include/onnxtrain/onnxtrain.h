@@ -47,6 +47,10 @@ ot_status_t *ot_registry_load_plugin(ot_registry_t *reg, const char *path);
 /* Record serving (domain, op_type) at `opset`, or NULL. */
 const ot_op_def_t *ot_registry_find(const ot_registry_t *reg, const char *domain,
                                     const char *op_type, int opset);
+/* The record flagged `kind` (OT_OP_OPTIMIZER, OT_OP_INITIALIZER) whose
+ * op_type matches `name` ignoring case and underscores ("adamw" finds AdamW,
+ * "kaiming_uniform" finds KaimingUniform), in any domain; NULL if none. */
+const ot_op_def_t *ot_registry_find_kind(const ot_registry_t *reg, const char *name, unsigned kind);
 /* Iterates all records: i in [0, ot_registry_count()). */
 int ot_registry_count(const ot_registry_t *reg);
 const ot_op_def_t *ot_registry_get(const ot_registry_t *reg, int i);

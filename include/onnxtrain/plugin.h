@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct in this header changes layout. */
-#define OT_PLUGIN_ABI_VERSION 1u
+#define OT_PLUGIN_ABI_VERSION 2u
 #define OT_MAX_RANK 8
 
 /* ---- status ------------------------------------------------------------ */
@@ -248,7 +248,34 @@ enum ot_op_flags {
     OT_OP_SHAPE_ONLY = 1u << 1,    /* output depends on input shapes only (Shape, Size) */
     OT_OP_NONDETERMINISTIC = 1u << 2, /* never constant-folded (random ops) */
     OT_OP_ONEDNN = 1u << 3,        /* has a oneDNN kernel (coverage report) */
+    OT_OP_OPTIMIZER = 1u << 4,     /* an optimizer `onnxtrain prepare --optimizer` can use: see below */
+    OT_OP_INITIALIZER = 1u << 5,   /* an initializer `onnxtrain prepare --init` can use: see below */
 };
+
+/* Optimizer ops (OT_OP_OPTIMIZER) take one uniform signature over n
+ * parameters and S per-parameter states:
+ *   inputs:  lr (float scalar), step (int64 scalar: the update's number,
+ *            1 on the first), params[n], grads[n], state_0[n] .. state_{S-1}[n]
+ *   outputs: params_new[n], state_0_new[n] .. state_{S-1}_new[n]
+ * `states` lists the states, in input order: `onnxtrain prepare` creates
+ * `<param>.<name>` for each, filled with the value of attribute `init` (0
+ * when NULL), and only when attribute `when` is non-zero (always when NULL):
+ * SGD's momentum_buffer exists only with momentum.
+ *
+ * Initializer ops (OT_OP_INITIALIZER) have no inputs and one output, a new
+ * value for one parameter, and take these attributes besides their own:
+ *   shape (INTS, required), dtype (INT, onnx data type, default FLOAT),
+ *   seed (INT: the op is deterministic given it),
+ *   fan_in, fan_out (INT, optional: as torch.nn.init computes them for the
+ *            parameter's use; `onnxtrain prepare` sets them from the node that
+ *            reads the parameter, e.g. Gemm's transB; absent: torch's rule
+ *            for the shape, fan_in = dims[1] * receptive field,
+ *            fan_out = dims[0] * receptive field). */
+typedef struct ot_state_spec {
+    const char *name; /* the state's suffix: `<param>.<name>` */
+    const char *when; /* attribute that must be non-zero for the state to exist; NULL: always */
+    const char *init; /* attribute holding the initial value; NULL: 0 */
+} ot_state_spec_t;
 
 typedef struct ot_op_def {
     uint32_t abi_version;      /* OT_PLUGIN_ABI_VERSION */
@@ -265,6 +292,7 @@ typedef struct ot_op_def {
     void (*release)(ot_kernel_t *k);        /* optional */
     ot_status_t *(*gradient)(ot_grad_ctx_t *ctx); /* optional; autodiff issue */
     const char *doc;           /* one line: formula and source */
+    const ot_state_spec_t *states; /* OT_OP_OPTIMIZER: {NULL}-terminated; else NULL */
 } ot_op_def_t;
 
 /* ---- plugins ----------------------------------------------------------- */

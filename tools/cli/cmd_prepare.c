@@ -42,15 +42,6 @@ static bool parse_loss(const char *s, ot_loss_kind_t *out) {
     return false;
 }
 
-/* The optimizer record whose op_type matches `name` case-insensitively. */
-static const ot_op_def_t *find_optimizer(const ot_registry_t *reg, const char *name) {
-    for (int i = 0; i < ot_registry_count(reg); i++) {
-        const ot_op_def_t *op = ot_registry_get(reg, i);
-        if (op->domain && !strcmp(op->domain, OT_DOMAIN) && !strcasecmp(op->op_type, name)) return op;
-    }
-    return NULL;
-}
-
 static int parse_floats(const char *s, float *out, int max) {
     int n = 0;
     while (*s && n < max) {
@@ -161,7 +152,7 @@ int cmd_prepare(int argc, char **argv) {
         return cli_fail(st, "registry");
     }
     int rc = 1;
-    const ot_op_def_t *op = find_optimizer(reg, optimizer);
+    const ot_op_def_t *op = ot_registry_find_kind(reg, optimizer, OT_OP_OPTIMIZER);
     if (!op) {
         fprintf(stderr, "onnxtrain prepare: unknown optimizer '%s'\n", optimizer);
         rc = 2;
