@@ -33,11 +33,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef enum { OPT_ADAMW, OPT_SGD } opt_kind_t;
+typedef enum { OPT_NONE, OPT_ADAMW, OPT_SGD } opt_kind_t;
 
 typedef struct param {
     char *name;
-    ot_tensor_t *value, *grad, *m, *v; /* m, v: AdamW only */
+    ot_tensor_t *value, *grad, *m, *v; /* ORT's momentum0, momentum1 (v: AdamW only) */
 } param_t;
 
 struct ot_ort_session {
@@ -48,12 +48,15 @@ struct ot_ort_session {
     param_t *params;
     ot_tensor_t *lazy_reset; /* bool (1) */
     opt_kind_t opt;
+    bool clip;            /* InplaceClipGradNorm before the update */
+    float max_norm;
     int64_t adam_mode, correct_bias;
     float alpha, beta, eps, weight_decay;
     float lr;
     int64_t step;
     int n_in;
     const ot_tensor_t **in; /* feeds of the training model, in input order */
+    const ot_tensor_t **eval_in; /* feeds of the eval model */
     int *in_param, *in_grad;   /* per input: param index whose value / grad it is, or -1 */
     bool *in_flag;             /* per input: lazy_reset_grad */
 };
@@ -80,7 +83,11 @@ static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *na
     return NULL;
 }
 
-/* Reads the optimizer model's node (the model itself is never planned). */
+/* Reads the optimizer model as ORT's Optimizer does: graph inputs
+ * learning_rate, step, params, gradients, then the optimizer's moments; one
+ * AdamWOptimizer or SGDOptimizerV2 node, optionally fed by an
+ * InplaceClipGradNorm node over the gradients (onnxblock's ClipGradNorm).
+ * Anything else is refused by name: the model itself is never planned. */
 static ot_status_t *read_optimizer(ot_ort_session_t *s, const char *path) {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -88,29 +95,73 @@ static ot_status_t *read_optimizer(ot_ort_session_t *s, const char *path) {
     if (st) return st;
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
     free(buf);
-    if (!mp || !mp->graph)
-        st = ot_status_create(OT_ERR_INVALID_MODEL, "optimizer model '%s': not an ONNX model", path);
-    const Onnx__NodeProto *n = NULL;
-    for (size_t i = 0; !st && i < mp->graph->n_node && !n; i++) {
-        const char *op = mp->graph->node[i]->op_type;
-        if (op && (!strcmp(op, "AdamWOptimizer") || !strcmp(op, "SGDOptimizerV2"))) n = mp->graph->node[i];
+    if (!mp || !mp->graph) {
+        if (mp) onnx__model_proto__free_unpacked(mp, NULL);
+        return ot_status_create(OT_ERR_INVALID_MODEL, "optimizer model '%s': not an ONNX model", path);
     }
-    if (!st && !n)
+    const Onnx__GraphProto *g = mp->graph;
+    const Onnx__NodeProto *opt = NULL, *clip = NULL;
+    for (size_t i = 0; !st && i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        const char *op = n->op_type ? n->op_type : "";
+        bool ms = n->domain && !strcmp(n->domain, "com.microsoft");
+        if (ms && (!strcmp(op, "AdamWOptimizer") || !strcmp(op, "SGDOptimizerV2")) && !opt) opt = n;
+        else if (ms && !strcmp(op, "InplaceClipGradNorm") && !clip) clip = n;
+        else
+            st = ot_status_create(OT_ERR_UNSUPPORTED,
+                                  "optimizer model '%s': node '%s' (%s): only one AdamWOptimizer or SGDOptimizerV2 "
+                                  "node, optionally after one InplaceClipGradNorm, is supported",
+                                  path, n->name ? n->name : "", op);
+    }
+    if (!st && !opt)
         st = ot_status_create(OT_ERR_UNSUPPORTED, "optimizer model '%s': no AdamWOptimizer or SGDOptimizerV2 node", path);
     if (!st) {
+        s->opt = !strcmp(opt->op_type, "AdamWOptimizer") ? OPT_ADAMW : OPT_SGD;
+        /* the graph inputs ORT's Optimizer feeds, in its order */
+        static const char *adamw_in[] = {"learning_rate", "step", "params", "gradients", "first_order_moments",
+                                         "second_order_moments"};
+        const char *const *want = adamw_in;
+        size_t n_want = s->opt == OPT_ADAMW ? 6 : 5;
+        bool ok = g->n_input == n_want;
+        for (size_t i = 0; ok && i < n_want; i++) ok = g->input[i]->name && !strcmp(g->input[i]->name, want[i]);
+        if (!ok)
+            st = ot_status_create(OT_ERR_INVALID_MODEL,
+                                  "optimizer model '%s': graph inputs must be learning_rate, step, params, gradients, "
+                                  "first_order_moments%s (as ONNX Runtime's Optimizer feeds them)",
+                                  path, s->opt == OPT_ADAMW ? ", second_order_moments" : "");
+    }
+    /* the optimizer reads the gradients directly or through the clip */
+    int grad_in = !st && s->opt == OPT_ADAMW ? 3 : 2;
+    const char *grads = !st && (int)opt->n_input > grad_in ? opt->input[grad_in] : NULL;
+    if (!st && clip) {
+        if (clip->n_input != 1 || strcmp(clip->input[0], "gradients") || clip->n_output != 1 || !grads ||
+            strcmp(grads, clip->output[0]))
+            st = ot_status_create(OT_ERR_INVALID_MODEL,
+                                  "optimizer model '%s': node '%s' (InplaceClipGradNorm) must read `gradients` and "
+                                  "feed the optimizer's gradients",
+                                  path, clip->name ? clip->name : "");
+        const Onnx__AttributeProto *a = attr(clip, "norm_type");
+        if (!st && a && (a->s.len != 3 || memcmp(a->s.data, "fro", 3)))
+            st = ot_status_create(OT_ERR_UNSUPPORTED, "optimizer model '%s': InplaceClipGradNorm norm_type must be 'fro'",
+                                  path);
+        s->clip = true;
+        s->max_norm = !st && (a = attr(clip, "max_norm")) ? a->f : 1.0f;
+    } else if (!st && (!grads || strcmp(grads, "gradients"))) {
+        st = ot_status_create(OT_ERR_INVALID_MODEL, "optimizer model '%s': the optimizer must read `gradients`", path);
+    }
+    if (!st) {
         const Onnx__AttributeProto *a;
-        s->opt = !strcmp(n->op_type, "AdamWOptimizer") ? OPT_ADAMW : OPT_SGD;
-        s->alpha = (a = attr(n, "alpha")) ? a->f : 0.9f;
-        s->beta = (a = attr(n, "beta")) ? a->f : 0.999f;
-        s->eps = (a = attr(n, "epsilon")) ? a->f : 1e-8f;
-        s->weight_decay = (a = attr(n, "weight_decay")) ? a->f : 0.0f;
-        s->adam_mode = (a = attr(n, "adam_mode")) ? a->i : 0;
-        s->correct_bias = (a = attr(n, "correct_bias")) ? a->i : 1;
+        s->alpha = (a = attr(opt, "alpha")) ? a->f : 0.9f;
+        s->beta = (a = attr(opt, "beta")) ? a->f : 0.999f;
+        s->eps = (a = attr(opt, "epsilon")) ? a->f : 1e-8f;
+        s->weight_decay = (a = attr(opt, "weight_decay")) ? a->f : 0.0f;
+        s->adam_mode = (a = attr(opt, "adam_mode")) ? a->i : 0;
+        s->correct_bias = (a = attr(opt, "correct_bias")) ? a->i : 1;
         if (s->opt == OPT_ADAMW && s->adam_mode != 0 && s->adam_mode != 1)
             st = ot_status_create(OT_ERR_UNSUPPORTED, "optimizer model '%s': AdamWOptimizer adam_mode %lld", path,
                                   (long long)s->adam_mode);
     }
-    if (mp) onnx__model_proto__free_unpacked(mp, NULL);
+    onnx__model_proto__free_unpacked(mp, NULL);
     return st;
 }
 
@@ -140,7 +191,6 @@ ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out) {
     if (!st) st = ot_session_create(s->train, &s->train_s);
     if (!st && eval_path && !(st = ot_model_load(eval_path, s->reg, NULL, &s->eval))) st = ot_session_create(s->eval, &s->eval_s);
     if (!st && opt_path) st = read_optimizer(s, opt_path);
-    else if (!st) s->opt = OPT_SGD;
     if (!st) st = ot_ort_checkpoint_load(ckpt_path, &ckpt);
     if (!st && ckpt->is_nominal_state)
         st = ot_status_create(OT_ERR_UNSUPPORTED, "checkpoint '%s' is nominal (names only): no weights to train", ckpt_path);
@@ -157,7 +207,7 @@ ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out) {
         if (!(p->name = strdup(t->name))) st = oom();
         if (!st) st = copy_tensor(&t->tensor, &p->value);
         if (!st) st = ot_tensor_create(t->tensor.dtype, &t->tensor.shape, &p->grad);
-        if (!st && s->opt == OPT_ADAMW) st = ot_tensor_create(t->tensor.dtype, &t->tensor.shape, &p->m);
+        if (!st) st = ot_tensor_create(t->tensor.dtype, &t->tensor.shape, &p->m); /* SGD's is unused but saved */
         if (!st && s->opt == OPT_ADAMW) st = ot_tensor_create(t->tensor.dtype, &t->tensor.shape, &p->v);
         if (!st && t->tensor.dtype != OT_DTYPE_FLOAT)
             st = ot_status_create(OT_ERR_UNSUPPORTED, "parameter '%s' is %s; float32 only", t->name,
@@ -170,9 +220,9 @@ ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out) {
         for (size_t k = 0; !st && k < ckpt->groups[g].n_params; k++) {
             const ot_ort_param_state_t *ps = &ckpt->groups[g].params[k];
             for (int i = 0; i < s->n_params; i++) {
-                if (strcmp(s->params[i].name, ps->param_name) || s->opt != OPT_ADAMW) continue;
+                if (strcmp(s->params[i].name, ps->param_name)) continue;
                 for (size_t mi = 0; mi < ps->n_momentums; mi++) {
-                    ot_tensor_t *dst = !strcmp(ps->momentums[mi].name, "momentum0") ? s->params[i].m
+                    ot_tensor_t *dst = !strcmp(ps->momentums[mi].name, "momentum0")   ? s->params[i].m
                                        : !strcmp(ps->momentums[mi].name, "momentum1") ? s->params[i].v
                                                                                        : NULL;
                     if (dst && ot_tensor_nbytes(dst) == ot_tensor_nbytes(&ps->momentums[mi].tensor))
@@ -210,6 +260,10 @@ ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out) {
                 s->in_grad[k] = i;
         }
     }
+    if (s->eval && !(s->eval_in = calloc((size_t)ot_model_num_inputs(s->eval) + 1, sizeof *s->eval_in))) {
+        st = oom();
+        goto fail;
+    }
     ot_ort_checkpoint_destroy(ckpt);
     free(train_path), free(eval_path), free(opt_path), free(ckpt_path);
     *out = s;
@@ -233,7 +287,7 @@ void ot_ort_session_destroy(ot_ort_session_t *s) {
     }
     free(s->params);
     ot_tensor_destroy(s->lazy_reset);
-    free(s->in), free(s->in_param), free(s->in_grad), free(s->in_flag);
+    free(s->in), free(s->in_param), free(s->in_grad), free(s->in_flag), free(s->eval_in);
     ot_session_destroy(s->train_s);
     ot_session_destroy(s->eval_s);
     ot_model_destroy(s->train);
@@ -272,6 +326,35 @@ ot_status_t *ot_ort_session_train_step(ot_ort_session_t *s, int n_feeds, const c
     return NULL;
 }
 
+ot_status_t *ot_ort_session_eval_step(ot_ort_session_t *s, int n_feeds, const char *const *names,
+                                      const ot_tensor_t *const *values, float *loss) {
+    if (!s || (n_feeds && (!names || !values)))
+        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_ort_session_eval_step: NULL argument");
+    if (!s->eval) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "eval_step: the artifacts have no eval_model.onnx");
+    int n_in = ot_model_num_inputs(s->eval);
+    for (int k = 0; k < n_in; k++) {
+        const char *name;
+        ot_model_input_info(s->eval, k, &name, NULL, NULL);
+        s->eval_in[k] = NULL;
+        for (int i = 0; i < s->n_params && !s->eval_in[k]; i++)
+            if (!strcmp(name, s->params[i].name)) s->eval_in[k] = s->params[i].value;
+        for (int f = 0; f < n_feeds && !s->eval_in[k]; f++)
+            if (names[f] && !strcmp(names[f], name)) s->eval_in[k] = values[f];
+        if (!s->eval_in[k]) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "eval model input '%s' is not fed", name);
+    }
+    const ot_tensor_t *outs[64] = {0};
+    if (ot_model_num_outputs(s->eval) > 64) return ot_status_create(OT_ERR_UNSUPPORTED, "eval model has more than 64 outputs");
+    ot_status_t *st = ot_session_run_borrowed(s->eval_s, s->eval_in, outs);
+    if (st) return st;
+    if (loss) {
+        const ot_tensor_t *l = outs[0];
+        if (!l || l->dtype != OT_DTYPE_FLOAT || ot_shape_numel(&l->shape) != 1)
+            return ot_status_create(OT_ERR_INVALID_MODEL, "the eval model's first output is not a float32 loss");
+        *loss = *(const float *)l->data;
+    }
+    return NULL;
+}
+
 void ot_ort_session_feeds(const ot_ort_session_t *s, int *n, const char **names, const ot_tensor_t **types) {
     int k = 0;
     for (int i = 0; s && i < s->n_in; i++) {
@@ -293,8 +376,33 @@ void ot_ort_session_lazy_reset_grad(ot_ort_session_t *s) {
     if (s) *(bool *)s->lazy_reset->data = true;
 }
 
+/* InplaceClipGradNorm: total = sqrt(sum of all squares) in float, as ORT
+ * (we sum each tensor in double, then round); g *= min(max_norm / (total +
+ * 1e-6), 1). */
+static void clip_grad_norm(ot_ort_session_t *s) {
+    float sum = 0;
+    for (int i = 0; i < s->n_params; i++) {
+        const float *g = s->params[i].grad->data;
+        int64_t n = ot_shape_numel(&s->params[i].grad->shape);
+        double acc = 0;
+#pragma omp parallel for reduction(+ : acc) schedule(static) if (n > 65536)
+        for (int64_t j = 0; j < n; j++) acc += (double)g[j] * g[j];
+        sum += (float)acc;
+    }
+    const float coef = fminf(s->max_norm / (sqrtf(sum) + 1e-6f), 1.0f);
+    for (int i = 0; i < s->n_params; i++) {
+        float *g = s->params[i].grad->data;
+        int64_t n = ot_shape_numel(&s->params[i].grad->shape);
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (int64_t j = 0; j < n; j++) g[j] *= coef;
+    }
+}
+
 ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *s) {
     if (!s) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "ot_ort_session_optimizer_step: NULL session");
+    if (s->opt == OPT_NONE)
+        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer_step: the artifacts have no optimizer model");
+    if (s->clip) clip_grad_norm(s);
     s->step++;
     const double t = (double)s->step, lr = s->lr, a = s->alpha, b = s->beta, wd = s->weight_decay;
     for (int i = 0; i < s->n_params; i++) {
@@ -303,7 +411,9 @@ ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *s) {
         const float *g = p->grad->data;
         int64_t n = ot_shape_numel(&p->value->shape);
         if (s->opt == OPT_SGD) {
-            for (int64_t j = 0; j < n; j++) w[j] -= (float)lr * g[j];
+            const float flr = (float)lr;
+#pragma omp parallel for schedule(static) if (n > 65536)
+            for (int64_t j = 0; j < n; j++) w[j] -= flr * g[j];
             continue;
         }
         float *m = p->m->data, *v = p->v->data;
@@ -311,6 +421,7 @@ ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *s) {
         if (s->adam_mode == 0) {
             const double c1 = s->correct_bias ? 1 - pow(a, t) : 1, c2 = s->correct_bias ? 1 - pow(b, t) : 1;
             const float decay = (float)(1 - lr * wd), step_size = (float)(lr / c1), rc2 = (float)sqrt(c2);
+#pragma omp parallel for schedule(static) if (n > 65536)
             for (int64_t j = 0; j < n; j++) {
                 w[j] *= decay;
                 m[j] = fa * m[j] + (1 - fa) * g[j];
@@ -320,6 +431,7 @@ ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *s) {
         } else {
             const double lr_t = s->correct_bias ? lr * sqrt(1 - pow(b, t)) / (1 - pow(a, t)) : lr;
             const float flr_t = (float)lr_t, decay = (float)(lr * wd);
+#pragma omp parallel for schedule(static) if (n > 65536)
             for (int64_t j = 0; j < n; j++) {
                 m[j] = fa * m[j] + (1 - fa) * g[j];
                 v[j] = fb * v[j] + (1 - fb) * g[j] * g[j];
@@ -350,19 +462,18 @@ ot_status_t *ot_ort_session_save_checkpoint(const ot_ort_session_t *s, const cha
         c->trainable[i].name = s->params[i].name;
         c->trainable[i].tensor = *s->params[i].value;
         ps[i].param_name = s->params[i].name;
-        if (s->opt == OPT_ADAMW) {
-            ot_ort_tensor_t *mom = ot_ort_checkpoint_alloc(c, sizeof *mom * 2);
-            if (!mom) {
-                st = oom();
-                break;
-            }
-            mom[0].name = "momentum0";
-            mom[0].tensor = *s->params[i].m;
-            mom[1].name = "momentum1";
-            mom[1].tensor = *s->params[i].v;
-            ps[i].momentums = mom;
-            ps[i].n_momentums = 2;
+        /* ORT's names: AdamW keeps momentum0 and momentum1, SGDOptimizerV2 momentum0 */
+        ot_ort_tensor_t *mom = ot_ort_checkpoint_alloc(c, sizeof *mom * 2);
+        if (!mom) {
+            st = oom();
+            break;
         }
+        mom[0].name = "momentum0";
+        mom[0].tensor = *s->params[i].m;
+        mom[1].name = "momentum1";
+        if (s->opt == OPT_ADAMW) mom[1].tensor = *s->params[i].v;
+        ps[i].momentums = mom;
+        ps[i].n_momentums = s->opt == OPT_ADAMW ? 2 : 1;
     }
     if (!st) {
         c->n_trainable = (size_t)s->n_params;

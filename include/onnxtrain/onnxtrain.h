@@ -236,8 +236,10 @@ ot_status_t *ot_training_session_save(const ot_training_session_t *session, cons
  * eval_model.onnx (optional), the optimizer model (optimizer_model.onnx or
  * adamw.onnx) and the checkpoint (checkpoint or checkpoint.ckpt), trained
  * with ORT's API: train_step accumulates gradients, optimizer_step applies
- * AdamWOptimizer (adam_mode 0 and 1) or SGDOptimizerV2, lazy_reset_grad
- * makes the next train_step overwrite the accumulated gradients. */
+ * the optimizer model (AdamWOptimizer adam_mode 0 and 1, or SGDOptimizerV2,
+ * optionally after InplaceClipGradNorm), lazy_reset_grad makes the next
+ * train_step overwrite the accumulated gradients, eval_step runs the eval
+ * model on the current parameters. */
 
 typedef struct ot_ort_session ot_ort_session_t;
 
@@ -249,6 +251,10 @@ void ot_ort_session_destroy(ot_ort_session_t *session);
 ot_status_t *ot_ort_session_train_step(ot_ort_session_t *session, int n_feeds, const char *const *names,
                                        const ot_tensor_t *const *values, float *loss);
 ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *session);
+/* eval_model.onnx on the current parameters (no gradients, nothing
+ * updated); feeds as train_step; *loss (may be NULL) its first output. */
+ot_status_t *ot_ort_session_eval_step(ot_ort_session_t *session, int n_feeds, const char *const *names,
+                                      const ot_tensor_t *const *values, float *loss);
 void ot_ort_session_lazy_reset_grad(ot_ort_session_t *session);
 /* The training model's inputs callers feed (not parameters, buffers or the
  * reset flag): *n of them; names/types (arrays of at least as many entries,
@@ -257,7 +263,8 @@ void ot_ort_session_feeds(const ot_ort_session_t *session, int *n, const char **
 void ot_ort_session_set_lr(ot_ort_session_t *session, float lr);
 float ot_ort_session_get_lr(const ot_ort_session_t *session);
 int64_t ot_ort_session_step_count(const ot_ort_session_t *session);
-/* Writes an ORT checkpoint (version 2) with the parameters and AdamW state. */
+/* Writes an ORT checkpoint (version 2) with the parameters and the
+ * optimizer state under ORT's names (momentum0, momentum1). */
 ot_status_t *ot_ort_session_save_checkpoint(const ot_ort_session_t *session, const char *path);
 
 #ifdef __cplusplus
