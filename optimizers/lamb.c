@@ -184,4 +184,5 @@ const ot_op_def_t ot_op_ot_LAMB_1 = {
     .doc = "LAMB (You et al. 2020): Adam direction + weight_decay*p, scaled per tensor by |p|/|update|",
     .flags = OT_OP_OPTIMIZER,
     .states = lamb_states,
+    .default_lr = 1e-3f,
 };

@@ -104,4 +104,5 @@ const ot_op_def_t ot_op_ot_Lion_1 = {
     .doc = "Lion (Chen et al. 2023): p = p*(1-lr*wd) - lr*sign(beta1*m + (1-beta1)*g); m = beta2*m + (1-beta2)*g",
     .flags = OT_OP_OPTIMIZER,
     .states = lion_states,
+    .default_lr = 1e-4f,
 };

@@ -108,4 +108,5 @@ const ot_op_def_t ot_op_ot_Adadelta_1 = {
     .doc = "torch.optim.Adadelta: delta = sqrt(acc+eps)/sqrt(sq+eps)*g; p -= lr*delta",
     .flags = OT_OP_OPTIMIZER,
     .states = adadelta_states,
+    .default_lr = 1.0f,
 };

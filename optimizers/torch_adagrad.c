@@ -102,4 +102,5 @@ const ot_op_def_t ot_op_ot_Adagrad_1 = {
     .doc = "torch.optim.Adagrad: sum += g^2; p -= lr/(1+(step-1)*lr_decay) * g/(sqrt(sum)+eps)",
     .flags = OT_OP_OPTIMIZER,
     .states = adagrad_states,
+    .default_lr = 1e-2f,
 };

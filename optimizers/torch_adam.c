@@ -169,6 +169,7 @@ const ot_op_def_t ot_op_ot_Adam_1 = {
     .doc = "torch.optim.Adam (coupled L2 weight_decay, amsgrad, maximize)",
     .flags = OT_OP_OPTIMIZER,
     .states = adam_states,
+    .default_lr = 1e-3f,
 };
 
 const ot_op_def_t ot_op_ot_AdamW_1 = {
@@ -186,4 +187,5 @@ const ot_op_def_t ot_op_ot_AdamW_1 = {
     .doc = "torch.optim.AdamW (decoupled decay p *= 1 - lr*weight_decay, amsgrad, maximize)",
     .flags = OT_OP_OPTIMIZER,
     .states = adam_states,
+    .default_lr = 1e-3f,
 };

@@ -160,4 +160,5 @@ const ot_op_def_t ot_op_ot_NAdam_1 = {
     .doc = "torch.optim.NAdam: Adam with Nesterov momentum and the mu_t momentum schedule (momentum_decay)",
     .flags = OT_OP_OPTIMIZER,
     .states = nadam_states,
+    .default_lr = 2e-3f,
 };

@@ -137,4 +137,5 @@ const ot_op_def_t ot_op_ot_RAdam_1 = {
     .doc = "torch.optim.RAdam: Adam with variance rectification once rho_t > 5, SGD-with-momentum steps before",
     .flags = OT_OP_OPTIMIZER,
     .states = radam_states,
+    .default_lr = 1e-3f,
 };

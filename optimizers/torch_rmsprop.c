@@ -152,4 +152,5 @@ const ot_op_def_t ot_op_ot_RMSprop_1 = {
     .doc = "torch.optim.RMSprop (alpha, eps, weight_decay, momentum, centered, maximize)",
     .flags = OT_OP_OPTIMIZER,
     .states = rmsprop_states,
+    .default_lr = 1e-2f,
 };

@@ -333,6 +333,10 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         return ot_status_create(OT_ERR_INVALID_ARGUMENT, "the model already has training_info (it is a training model)");
     const ot_op_def_t *opt = ot_registry_find_kind(m->registry, o->optimizer, OT_OP_OPTIMIZER);
     if (!opt) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "unknown optimizer '%s'", o->optimizer ? o->optimizer : "");
+    float lr = o->lr != 0 ? o->lr : opt->default_lr;
+    if (!(lr > 0))
+        return ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer %s: the learning rate is required (--lr)%s",
+                                opt->op_type, o->lr < 0 || o->lr != o->lr ? " and must be positive" : "");
     const ot_graph_t *ir = &m->graph;
     int y = -1;
     if (o->output) {
@@ -453,7 +457,6 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
 
     /* [1] optimizer: step += 1, lr, the optimizer node and its states */
     {
-        float lr = o->lr;
         int64_t one = 1;
         ot_tensor_t lr_t = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, one_t = {OT_DTYPE_INT64, {0, {0}}, &one};
         add_init(&p, p.opt, &p.cap_oi, "lr", &lr_t);

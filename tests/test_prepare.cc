@@ -148,6 +148,42 @@ TEST_P(PrepareRefuses, NamingTheReason) {
 }
 
 const std::string kMlp = kDir + "mlp.onnx";
+
+// Without a learning rate the optimizer's torch default applies (Adam's
+// 1e-3, Adadelta's 1.0); SGD has none in torch and refuses.
+TEST(Prepare, LearningRateDefaultsToTorchs) {
+    ot_registry_t *reg = nullptr;
+    ot_model_t *m = nullptr;
+    ASSERT_EQ(ot_registry_create(&reg), nullptr);
+    ASSERT_EQ(ot_model_load(kMlp.c_str(), reg, nullptr, &m), nullptr);
+    for (auto [name, want] : {std::pair<const char *, float>{"Adam", 1e-3f}, {"Adadelta", 1.0f}, {"SGD", 0.0f}}) {
+        SCOPED_TRACE(name);
+        ot_prepare_options_t o{};
+        o.loss = OT_LOSS_CROSS_ENTROPY;
+        o.optimizer = name;
+        ot_model_t *out = nullptr;
+        ot_status_t *st = ot_model_prepare(m, &o, &out);
+        if (want == 0) {
+            ASSERT_NE(st, nullptr);
+            EXPECT_NE(std::string(ot_status_message(st)).find("optimizer SGD: the learning rate is required (--lr)"),
+                      std::string::npos)
+                << ot_status_message(st);
+            ot_status_free(st);
+            continue;
+        }
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        ot_training_session_t *ts = nullptr;
+        ASSERT_EQ(ot_training_session_create(out, &ts), nullptr);
+        float lr = 0;
+        ASSERT_EQ(ot_training_session_get_lr(ts, &lr), nullptr);
+        EXPECT_EQ(lr, want);
+        ot_training_session_destroy(ts);
+        ot_model_destroy(out);
+    }
+    ot_model_destroy(m);
+    ot_registry_destroy(reg);
+}
+
 const std::string kRelu = "/usr/share/libonnx-testdata/data/node/test_relu/model.onnx";
 
 INSTANTIATE_TEST_SUITE_P(

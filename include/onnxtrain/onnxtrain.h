@@ -126,7 +126,8 @@ typedef struct ot_prepare_options {
     const char *optimizer;    /* optimizer op of the ai.onnxtrain domain: "SGD", "Adam", "AdamW" */
     int n_optimizer_attrs;    /* its hyperparameters, as node attributes (torch's names, snake_case) */
     const ot_attr_t *optimizer_attrs;
-    float lr;                 /* initial learning rate */
+    float lr;                 /* initial learning rate; 0: the optimizer's default (torch's),
+                                 an error for SGD, which has none */
     int n_freeze;             /* initializers that stay constant */
     const char *const *freeze;
     bool has_seed;            /* seed Dropout nodes with seed, seed + 1, ... */

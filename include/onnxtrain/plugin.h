@@ -293,6 +293,7 @@ typedef struct ot_op_def {
     ot_status_t *(*gradient)(ot_grad_ctx_t *ctx); /* optional; autodiff issue */
     const char *doc;           /* one line: formula and source */
     const ot_state_spec_t *states; /* OT_OP_OPTIMIZER: {NULL}-terminated; else NULL */
+    float default_lr;              /* OT_OP_OPTIMIZER: torch's default rate; 0: the rate is required */
 } ot_op_def_t;
 
 /* ---- plugins ----------------------------------------------------------- */

@@ -22,6 +22,7 @@ static void prepare_usage(FILE *f) {
             "           [--freeze NAME,...] [--seed N] [--init keep] [--pytorch-running-var] [--plugin LIB.so]\n"
             "           [optimizer hyperparameters: --momentum X --dampening X --nesterov --weight-decay X\n"
             "            --betas B1,B2 --eps X --amsgrad --maximize ...]\n"
+            "--lr defaults to the optimizer's torch default (adam 1e-3, rmsprop 1e-2, ...); sgd needs it.\n"
             "Writes MODEL as a training model: the loss, Gradient, gradient accumulators and the optimizer\n"
             "in ModelProto.training_info; BatchNormalization and Dropout in training mode.\n"
             "--pytorch-running-var: BatchNormalization keeps its running variance as PyTorch does (unbiased);\n"
@@ -56,7 +57,7 @@ static int parse_floats(const char *s, float *out, int max) {
 
 int cmd_prepare(int argc, char **argv) {
     const char *in_path = NULL, *out_path = NULL, *loss = NULL, *optimizer = NULL, *freeze = NULL, *init = "keep";
-    ot_prepare_options_t o = {.lr = 1e-3f};
+    ot_prepare_options_t o = {.lr = 0}; /* 0: the optimizer's default */
     ot_attr_t attrs[32];
     float floats[32][8];
     char names[32][64];
@@ -91,7 +92,12 @@ int cmd_prepare(int argc, char **argv) {
             optimizer = v;
         } else if (!strcmp(a, "--lr")) {
             NEED_VALUE();
-            o.lr = strtof(v, NULL);
+            char *end = NULL;
+            o.lr = strtof(v, &end);
+            if (!*v || *end || !(o.lr > 0)) {
+                fprintf(stderr, "onnxtrain prepare: --lr: bad value '%s' (a positive number)\n", v);
+                return 2;
+            }
         } else if (!strcmp(a, "--output")) {
             NEED_VALUE();
             o.output = v;
@@ -221,7 +227,7 @@ int cmd_prepare(int argc, char **argv) {
         goto done;
     }
     printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer\n", out_path, loss,
-           o.optimizer, (double)o.lr);
+           o.optimizer, (double)(o.lr != 0 ? o.lr : op->default_lr));
     rc = 0;
 done:
     ot_model_destroy(prepared);
