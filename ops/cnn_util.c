@@ -118,6 +118,45 @@ ot_status_t *ot_cnn_geom_resolve(const ot_node_info_t *node, const int64_t *in, 
     return NULL;
 }
 
+/* ---- Conv and ConvTranspose gradients ------------------------------------- */
+
+ot_status_t *ot_cnn_gradient(ot_grad_ctx_t *ctx, const char *grad_op) {
+    bool has_b = ctx->n_inputs > 2 && ctx->inputs[2] >= 0;
+    int in[3] = {ctx->doutputs[0], ctx->inputs[0], ctx->inputs[1]}, out[3];
+    ot_status_t *st = ot_grad_emit(ctx, "com.microsoft", grad_op, 3, in, has_b ? 3 : 2, out, ctx->node->n_attrs,
+                                   ctx->node->attrs);
+    if (st) return st;
+    for (int i = 0; i < (has_b ? 3 : 2); i++)
+        if (ctx->needs[i]) ctx->dinputs[i] = out[i];
+    return NULL;
+}
+
+ot_status_t *ot_cnn_grad_infer(ot_infer_ctx_t *ctx, const ot_shape_t *y, int64_t m, const char *what) {
+    char buf1[128], buf2[128];
+    const ot_tensor_t *dy = ctx->inputs[0], *x = ctx->inputs[1], *w = ctx->inputs[2];
+    if (dy->dtype != x->dtype)
+        return OT_INFER_ERROR(ctx, "dY (%s) and X (%s) must share a dtype", ot_dtype_name(dy->dtype),
+                              ot_dtype_name(x->dtype));
+    bool ok = dy->shape.rank < 0 || y->rank < 0 || dy->shape.rank == y->rank;
+    for (int d = 0; ok && dy->shape.rank >= 0 && d < y->rank; d++)
+        ok = dy->shape.dims[d] < 0 || y->dims[d] < 0 || dy->shape.dims[d] == y->dims[d];
+    if (!ok)
+        return OT_INFER_ERROR(ctx, "dY %s does not match the %s's output %s", ot_shape_str(&dy->shape, buf1, sizeof buf1),
+                              what, ot_shape_str(y, buf2, sizeof buf2));
+    const ot_tensor_t *like[2] = {x, w};
+    for (int o = 0; o < 2 && o < ctx->n_outputs; o++) {
+        if (!ctx->outputs[o]) continue;
+        ctx->outputs[o]->dtype = x->dtype;
+        ctx->outputs[o]->shape = like[o]->shape;
+    }
+    if (ctx->n_outputs > 2 && ctx->outputs[2]) {
+        ctx->outputs[2]->dtype = x->dtype;
+        ctx->outputs[2]->shape = ot_shape_make(1, NULL);
+        ctx->outputs[2]->shape.dims[0] = m;
+    }
+    return NULL;
+}
+
 /* ---- oneDNN helpers ------------------------------------------------------ */
 
 dnnl_status_t ot_dnnl_md_dims(dnnl_memory_desc_t *md, int rank, const int64_t *dims, dnnl_data_type_t dt) {
@@ -170,4 +209,70 @@ dnnl_status_t ot_dnnl_scratchpad_create(dnnl_memory_t *mem, const_dnnl_primitive
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     if (!md || dnnl_memory_desc_get_size(md) == 0) return dnnl_success;
     return dnnl_memory_create(mem, md, engine, DNNL_MEMORY_ALLOCATE);
+}
+
+dnnl_status_t ot_dnnl_prim_create(ot_dnnl_prim_t *p, const_dnnl_op_desc_t desc, dnnl_engine_t engine,
+                                  const_dnnl_primitive_desc_t hint) {
+    memset(p, 0, sizeof *p);
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_status_t s = ot_dnnl_attr_user_scratchpad(&attr);
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(&p->pd, desc, attr, engine, hint);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success) {
+        p->pd = NULL;
+        return s;
+    }
+    if ((s = dnnl_primitive_create(&p->prim, p->pd)) != dnnl_success) return s;
+    return ot_dnnl_scratchpad_create(&p->scratch, p->pd, engine);
+}
+
+/* Which of the primitive's descriptors describes `arg`, and whether the
+ * primitive reads it. */
+static bool arg_query(int arg, dnnl_query_t *what, int *index) {
+    *index = 0;
+    switch (arg) {
+    case DNNL_ARG_SRC: *what = dnnl_query_src_md; return true;
+    case DNNL_ARG_WEIGHTS: *what = dnnl_query_weights_md; return true;
+    case DNNL_ARG_BIAS: *what = dnnl_query_weights_md, *index = 1; return true;
+    case DNNL_ARG_DIFF_DST: *what = dnnl_query_diff_dst_md; return true;
+    case DNNL_ARG_DST: *what = dnnl_query_dst_md; return false;
+    case DNNL_ARG_DIFF_SRC: *what = dnnl_query_diff_src_md; return false;
+    case DNNL_ARG_DIFF_WEIGHTS: *what = dnnl_query_diff_weights_md; return false;
+    case DNNL_ARG_DIFF_BIAS: *what = dnnl_query_diff_weights_md, *index = 1; return false;
+    default: *what = dnnl_query_undef; return false;
+    }
+}
+
+dnnl_status_t ot_dnnl_prim_arg(ot_dnnl_prim_t *p, int arg, const dnnl_memory_desc_t *user_md, dnnl_engine_t engine) {
+    dnnl_query_t what;
+    int index;
+    bool input = arg_query(arg, &what, &index);
+    const dnnl_memory_desc_t *prim_md = dnnl_primitive_desc_query_md(p->pd, what, index);
+    if (p->n == OT_DNNL_MAX_OPERANDS || what == dnnl_query_undef || !prim_md) return dnnl_invalid_arguments;
+    p->arg[p->n] = arg;
+    return ot_dnnl_operand_init(&p->op[p->n++], user_md, prim_md, input, engine);
+}
+
+dnnl_status_t ot_dnnl_prim_run(ot_dnnl_prim_t *p, dnnl_stream_t stream, void *const *data) {
+    dnnl_exec_arg_t args[OT_DNNL_MAX_OPERANDS + 1];
+    dnnl_status_t s;
+    for (int i = 0; i < p->n; i++) {
+        if ((s = dnnl_memory_set_data_handle(p->op[i].user, data[i])) != dnnl_success) return s;
+        if (p->op[i].to_prim && (s = ot_dnnl_operand_reorder(&p->op[i], stream)) != dnnl_success) return s;
+        args[i] = (dnnl_exec_arg_t){p->arg[i], p->op[i].prim};
+    }
+    int nargs = p->n;
+    if (p->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
+    if ((s = dnnl_primitive_execute(p->prim, stream, nargs, args)) != dnnl_success) return s;
+    for (int i = 0; i < p->n; i++)
+        if (!p->op[i].to_prim && (s = ot_dnnl_operand_reorder(&p->op[i], stream)) != dnnl_success) return s;
+    return dnnl_success;
+}
+
+void ot_dnnl_prim_destroy(ot_dnnl_prim_t *p) {
+    for (int i = 0; i < p->n; i++) ot_dnnl_operand_destroy(&p->op[i]);
+    if (p->scratch) dnnl_memory_destroy(p->scratch);
+    if (p->prim) dnnl_primitive_destroy(p->prim);
+    if (p->pd) dnnl_primitive_desc_destroy(p->pd);
+    memset(p, 0, sizeof *p);
 }

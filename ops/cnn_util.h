@@ -53,6 +53,18 @@ static inline int64_t ot_cnn_extent(const ot_cnn_geom_t *g, int d) {
     return (g->kernel[d] - 1) * g->dilation[d] + 1;
 }
 
+/* ---- Conv and ConvTranspose gradients ----------------------------------- */
+
+/* The rule of both (ONNX Runtime's GetConvGradient/GetConvTransposeGradient):
+ * one com.microsoft `grad_op` node (dY, X, W) -> (dX, dW[, dB]) with the
+ * forward node's attributes; dB when the forward has B. */
+ot_status_t *ot_cnn_gradient(ot_grad_ctx_t *ctx, const char *grad_op);
+/* Shape inference of that grad op once the forward's geometry gave its
+ * output shape `y` and M (dB's length, -1 if unknown): dY (input 0) must
+ * share X's (input 1) dtype and match y; dX, dW, dB are typed as X, W and
+ * (M). `what` names the forward in messages. */
+ot_status_t *ot_cnn_grad_infer(ot_infer_ctx_t *ctx, const ot_shape_t *y, int64_t m, const char *what);
+
 /* ---- oneDNN helpers (setup time only) ---------------------------------- */
 
 /* A oneDNN-side operand: `user` wraps the tensor's own bytes (plain layout,
@@ -72,6 +84,34 @@ dnnl_status_t ot_dnnl_operand_init(ot_dnnl_operand_t *op, const dnnl_memory_desc
 void ot_dnnl_operand_destroy(ot_dnnl_operand_t *op);
 /* Runs the reorder if any (after the user handle is set). */
 dnnl_status_t ot_dnnl_operand_reorder(ot_dnnl_operand_t *op, dnnl_stream_t stream);
+
+/* One oneDNN primitive with its operands, built once in setup:
+ *   ot_dnnl_prim_create(&p, &op_desc, engine, hint);          pd + primitive
+ *   ot_dnnl_prim_arg(&p, DNNL_ARG_SRC, &plain_md, engine);    one per operand
+ *   ...
+ *   ot_dnnl_prim_run(&p, stream, data);                       every run
+ * data[i] is the bytes of the i-th operand added. Operands the primitive
+ * reads (SRC, WEIGHTS, BIAS, DIFF_DST) are reordered into its layout before
+ * it runs, the ones it writes back after; the user-mode scratchpad is the
+ * primitive's own. */
+#define OT_DNNL_MAX_OPERANDS 6
+typedef struct ot_dnnl_prim {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    int n;
+    int arg[OT_DNNL_MAX_OPERANDS];
+    ot_dnnl_operand_t op[OT_DNNL_MAX_OPERANDS];
+    dnnl_memory_t scratch;
+} ot_dnnl_prim_t;
+
+/* dnnl_unimplemented, with nothing created, when oneDNN has no
+ * implementation (the caller's reference loop takes over). */
+dnnl_status_t ot_dnnl_prim_create(ot_dnnl_prim_t *p, const_dnnl_op_desc_t desc, dnnl_engine_t engine,
+                                  const_dnnl_primitive_desc_t hint);
+dnnl_status_t ot_dnnl_prim_arg(ot_dnnl_prim_t *p, int arg, const dnnl_memory_desc_t *user_md, dnnl_engine_t engine);
+/* Does not wait for the stream. */
+dnnl_status_t ot_dnnl_prim_run(ot_dnnl_prim_t *p, dnnl_stream_t stream, void *const *data);
+void ot_dnnl_prim_destroy(ot_dnnl_prim_t *p);
 
 /* Plain descriptor of the given dims (row-major). */
 dnnl_status_t ot_dnnl_md_dims(dnnl_memory_desc_t *md, int rank, const int64_t *dims, dnnl_data_type_t dt);

@@ -121,11 +121,7 @@ typedef struct conv_state {
      * backward_data and backward_weights are created from the same mds. */
     dnnl_memory_desc_t src_md, wei_md, bias_md, dst_md;             /* plain, the tensors' own layout */
     dnnl_memory_desc_t src_any_md, wei_any_md, dst_any_md;          /* what the primitive is offered */
-    dnnl_primitive_desc_t fwd_pd;
-    dnnl_primitive_t fwd;
-    ot_dnnl_operand_t src, wei, dst;
-    dnnl_memory_t bias;     /* NULL without B */
-    dnnl_memory_t scratch;  /* NULL when none is needed */
+    ot_dnnl_prim_t fwd;     /* operands X, W[, B], Y */
 } conv_state_t;
 
 /* Initializes a convolution op descriptor for `prop` from the kept mds, so
@@ -146,13 +142,7 @@ static dnnl_status_t conv_desc_init(const conv_state_t *s, dnnl_prop_kind_t prop
 static void conv_release(ot_kernel_t *k) {
     conv_state_t *s = k->state;
     if (!s) return;
-    ot_dnnl_operand_destroy(&s->src);
-    ot_dnnl_operand_destroy(&s->wei);
-    ot_dnnl_operand_destroy(&s->dst);
-    if (s->bias) dnnl_memory_destroy(s->bias);
-    if (s->scratch) dnnl_memory_destroy(s->scratch);
-    if (s->fwd) dnnl_primitive_destroy(s->fwd);
-    if (s->fwd_pd) dnnl_primitive_desc_destroy(s->fwd_pd);
+    ot_dnnl_prim_destroy(&s->fwd);
     free(s);
     k->state = NULL;
 }
@@ -190,29 +180,18 @@ fail:
 static ot_status_t *conv_setup_dnnl(ot_kernel_t *k, conv_state_t *s) {
     ot_status_t *st = NULL;
     dnnl_engine_t engine = k->engine;
-    dnnl_primitive_attr_t attr = NULL;
     if ((st = conv_init_mds(k, s, &k->inputs[0]->shape, &k->outputs[0]->shape))) return st;
-    if (s->has_bias) OT_DNNL_TRY(dnnl_memory_create(&s->bias, &s->bias_md, engine, DNNL_MEMORY_NONE));
     dnnl_convolution_desc_t desc;
     OT_DNNL_TRY(conv_desc_init(s, dnnl_forward_inference, &desc));
-    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
-    dnnl_status_t ds = dnnl_primitive_desc_create(&s->fwd_pd, &desc, attr, engine, NULL);
-    if (ds == dnnl_unimplemented) {
-        s->fwd_pd = NULL;
-        goto fail; /* st stays NULL: the reference loop takes over */
-    }
+    dnnl_status_t ds = ot_dnnl_prim_create(&s->fwd, &desc, engine, NULL);
+    if (ds == dnnl_unimplemented) goto fail; /* st stays NULL: the reference loop takes over */
     OT_DNNL_TRY(ds);
-    OT_DNNL_TRY(dnnl_primitive_create(&s->fwd, s->fwd_pd));
-    OT_DNNL_TRY(ot_dnnl_operand_init(&s->src, &s->src_md, dnnl_primitive_desc_query_md(s->fwd_pd, dnnl_query_src_md, 0),
-                                     true, engine));
-    OT_DNNL_TRY(ot_dnnl_operand_init(&s->wei, &s->wei_md,
-                                     dnnl_primitive_desc_query_md(s->fwd_pd, dnnl_query_weights_md, 0), true, engine));
-    OT_DNNL_TRY(ot_dnnl_operand_init(&s->dst, &s->dst_md, dnnl_primitive_desc_query_md(s->fwd_pd, dnnl_query_dst_md, 0),
-                                     false, engine));
-    OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->scratch, s->fwd_pd, engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_SRC, &s->src_md, engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_WEIGHTS, &s->wei_md, engine));
+    if (s->has_bias) OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_BIAS, &s->bias_md, engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_DST, &s->dst_md, engine));
     s->use_dnnl = true;
 fail:
-    if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
 }
 
@@ -306,20 +285,9 @@ static ot_status_t *conv_run(ot_kernel_t *k) {
             conv_ref_double(s, k->inputs[0]->data, k->inputs[1]->data, b ? b->data : NULL, k->outputs[0]->data);
         return NULL;
     }
-    dnnl_stream_t stream = k->stream;
-    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->src.user, k->inputs[0]->data));
-    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->wei.user, k->inputs[1]->data));
-    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dst.user, k->outputs[0]->data));
-    if (s->bias) OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bias, b->data));
-    OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->src, stream));
-    OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->wei, stream));
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s->src.prim}, {DNNL_ARG_WEIGHTS, s->wei.prim}, {DNNL_ARG_DST, s->dst.prim}};
-    int nargs = 3;
-    if (s->bias) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, s->bias};
-    if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
-    OT_DNNL_TRY(dnnl_primitive_execute(s->fwd, stream, nargs, args));
-    OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dst, stream));
-    OT_DNNL_TRY(dnnl_stream_wait(stream));
+    void *data[4] = {k->inputs[0]->data, k->inputs[1]->data, b ? b->data : k->outputs[0]->data, k->outputs[0]->data};
+    OT_DNNL_TRY(ot_dnnl_prim_run(&s->fwd, k->stream, data));
+    OT_DNNL_TRY(dnnl_stream_wait(k->stream));
 fail:
     return st;
 }
@@ -348,77 +316,33 @@ const ot_op_def_t ot_op_Conv_1 = {
 /* ONNX Runtime's rule (gradient_builder.cc GetConvGradient): ConvGrad(dY, X,
  * W) -> (dX, dW[, dB]) with the forward node's attributes. dB exists when
  * the forward has B. */
-static ot_status_t *conv_gradient(ot_grad_ctx_t *ctx) {
-    bool has_b = ctx->n_inputs > 2 && ctx->inputs[2] >= 0;
-    int in[3] = {ctx->doutputs[0], ctx->inputs[0], ctx->inputs[1]}, out[3];
-    ot_status_t *st = ot_grad_emit(ctx, "com.microsoft", "ConvGrad", 3, in, has_b ? 3 : 2, out, ctx->node->n_attrs,
-                                   ctx->node->attrs);
-    if (st) return st;
-    for (int i = 0; i < (has_b ? 3 : 2); i++)
-        if (ctx->needs[i]) ctx->dinputs[i] = out[i];
-    return NULL;
-}
+static ot_status_t *conv_gradient(ot_grad_ctx_t *ctx) { return ot_cnn_gradient(ctx, "ConvGrad"); }
 
 /* dY, X, W -> dX (X's shape), dW (W's), dB (M); dY must be Conv(X, W)'s
  * output shape under the node's attributes. */
 static ot_status_t *conv_grad_infer(ot_infer_ctx_t *ctx) {
-    char buf1[128], buf2[128];
     ot_cnn_geom_t g;
     ot_shape_t y;
-    const ot_tensor_t *dy = ctx->inputs[0], *x = ctx->inputs[1], *w = ctx->inputs[2];
+    const ot_tensor_t *x = ctx->inputs[1], *w = ctx->inputs[2];
     ot_status_t *st = conv_check(ctx->node, x, w, NULL, &g, &y);
     if (st) return st;
-    if (dy->dtype != x->dtype)
-        return OT_INFER_ERROR(ctx, "dY (%s) and X (%s) must share a dtype", ot_dtype_name(dy->dtype),
-                              ot_dtype_name(x->dtype));
-    bool ok = dy->shape.rank < 0 || y.rank < 0 || dy->shape.rank == y.rank;
-    for (int d = 0; ok && dy->shape.rank >= 0 && d < y.rank; d++)
-        ok = dy->shape.dims[d] < 0 || y.dims[d] < 0 || dy->shape.dims[d] == y.dims[d];
-    if (!ok)
-        return OT_INFER_ERROR(ctx, "dY %s does not match the convolution's output %s",
-                              ot_shape_str(&dy->shape, buf1, sizeof buf1), ot_shape_str(&y, buf2, sizeof buf2));
-    const ot_tensor_t *like[2] = {x, w};
-    for (int o = 0; o < 2 && o < ctx->n_outputs; o++) {
-        if (!ctx->outputs[o]) continue;
-        ctx->outputs[o]->dtype = x->dtype;
-        ctx->outputs[o]->shape = like[o]->shape;
-    }
-    if (ctx->n_outputs > 2 && ctx->outputs[2]) {
-        ctx->outputs[2]->dtype = x->dtype;
-        ctx->outputs[2]->shape = ot_shape_make(1, NULL);
-        ctx->outputs[2]->shape.dims[0] = w->shape.rank >= 1 ? w->shape.dims[0] : -1;
-    }
-    return NULL;
+    return ot_cnn_grad_infer(ctx, &y, w->shape.rank >= 1 ? w->shape.dims[0] : -1, "convolution");
 }
 
 typedef struct conv_grad_state {
     conv_state_t cs;        /* geometry and descriptors, as the forward's */
     bool use_dnnl;
-    dnnl_primitive_desc_t bd_pd, bw_pd;
-    dnnl_primitive_t bd, bw; /* backward_data, backward_weights (NULL when not needed) */
-    ot_dnnl_operand_t bd_diff_dst, bd_wei, bd_diff_src;
-    ot_dnnl_operand_t bw_src, bw_diff_dst, bw_diff_wei;
-    dnnl_memory_t bw_diff_bias, bd_scratch, bw_scratch;
+    ot_dnnl_prim_t bd; /* backward_data: dY, W, dX (empty when dX is not wanted) */
+    ot_dnnl_prim_t bw; /* backward_weights: X, dY, dW[, dB] (empty when dW is not wanted) */
 } conv_grad_state_t;
 
 static void conv_grad_release(ot_kernel_t *k) {
     conv_grad_state_t *s = k->state;
     if (!s) return;
-    ot_dnnl_operand_t *ops[6] = {&s->bd_diff_dst, &s->bd_wei, &s->bd_diff_src, &s->bw_src, &s->bw_diff_dst, &s->bw_diff_wei};
-    for (int i = 0; i < 6; i++) ot_dnnl_operand_destroy(ops[i]);
-    dnnl_memory_t mems[3] = {s->bw_diff_bias, s->bd_scratch, s->bw_scratch};
-    for (int i = 0; i < 3; i++)
-        if (mems[i]) dnnl_memory_destroy(mems[i]);
-    if (s->bd) dnnl_primitive_destroy(s->bd);
-    if (s->bw) dnnl_primitive_destroy(s->bw);
-    if (s->bd_pd) dnnl_primitive_desc_destroy(s->bd_pd);
-    if (s->bw_pd) dnnl_primitive_desc_destroy(s->bw_pd);
+    ot_dnnl_prim_destroy(&s->bd);
+    ot_dnnl_prim_destroy(&s->bw);
     free(s);
     k->state = NULL;
-}
-
-static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
-    return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
 /* backward_data (if dX is wanted) and backward_weights (if dW is), with a
@@ -428,7 +352,6 @@ static ot_status_t *conv_grad_setup_dnnl(ot_kernel_t *k, conv_grad_state_t *s, b
     ot_status_t *st = NULL;
     conv_state_t *cs = &s->cs;
     dnnl_engine_t engine = k->engine;
-    dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t hint = NULL;
     if ((st = conv_init_mds(k, cs, &k->inputs[1]->shape, &k->inputs[0]->shape))) return st;
     dnnl_convolution_desc_t fdesc, ddesc, wdesc;
@@ -436,7 +359,6 @@ static ot_status_t *conv_grad_setup_dnnl(ot_kernel_t *k, conv_grad_state_t *s, b
     dnnl_status_t ds = dnnl_primitive_desc_create(&hint, &fdesc, NULL, engine, NULL);
     if (ds == dnnl_unimplemented) goto fail;
     OT_DNNL_TRY(ds);
-    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
     dnnl_dims_t strides, dil, pad_l, pad_r;
     for (int d = 0; d < cs->g.nsp; d++) {
         strides[d] = cs->g.stride[d];
@@ -448,40 +370,26 @@ static ot_status_t *conv_grad_setup_dnnl(ot_kernel_t *k, conv_grad_state_t *s, b
         OT_DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&ddesc, dnnl_convolution_direct, &cs->src_any_md,
                                                                      &cs->wei_any_md, &cs->dst_any_md, strides, dil,
                                                                      pad_l, pad_r));
-        ds = dnnl_primitive_desc_create(&s->bd_pd, &ddesc, attr, engine, hint);
-        if (ds == dnnl_unimplemented) {
-            s->bd_pd = NULL;
-            goto fail;
-        }
+        if ((ds = ot_dnnl_prim_create(&s->bd, &ddesc, engine, hint)) == dnnl_unimplemented) goto fail;
         OT_DNNL_TRY(ds);
-        OT_DNNL_TRY(dnnl_primitive_create(&s->bd, s->bd_pd));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bd_diff_dst, &cs->dst_md, pd_md(s->bd_pd, dnnl_query_diff_dst_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bd_wei, &cs->wei_md, pd_md(s->bd_pd, dnnl_query_weights_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bd_diff_src, &cs->src_md, pd_md(s->bd_pd, dnnl_query_diff_src_md), false, engine));
-        OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->bd_scratch, s->bd_pd, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->bd, DNNL_ARG_DIFF_DST, &cs->dst_md, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->bd, DNNL_ARG_WEIGHTS, &cs->wei_md, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->bd, DNNL_ARG_DIFF_SRC, &cs->src_md, engine));
     }
     if (want_dw) {
         OT_DNNL_TRY(dnnl_dilated_convolution_backward_weights_desc_init(
             &wdesc, dnnl_convolution_direct, &cs->src_any_md, &cs->wei_any_md, cs->has_bias ? &cs->bias_md : NULL,
             &cs->dst_any_md, strides, dil, pad_l, pad_r));
-        ds = dnnl_primitive_desc_create(&s->bw_pd, &wdesc, attr, engine, hint);
-        if (ds == dnnl_unimplemented) {
-            s->bw_pd = NULL;
-            goto fail;
-        }
+        if ((ds = ot_dnnl_prim_create(&s->bw, &wdesc, engine, hint)) == dnnl_unimplemented) goto fail;
         OT_DNNL_TRY(ds);
-        OT_DNNL_TRY(dnnl_primitive_create(&s->bw, s->bw_pd));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bw_src, &cs->src_md, pd_md(s->bw_pd, dnnl_query_src_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bw_diff_dst, &cs->dst_md, pd_md(s->bw_pd, dnnl_query_diff_dst_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->bw_diff_wei, &cs->wei_md, pd_md(s->bw_pd, dnnl_query_diff_weights_md), false,
-                                         engine));
-        if (cs->has_bias) OT_DNNL_TRY(dnnl_memory_create(&s->bw_diff_bias, &cs->bias_md, engine, DNNL_MEMORY_NONE));
-        OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->bw_scratch, s->bw_pd, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->bw, DNNL_ARG_SRC, &cs->src_md, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->bw, DNNL_ARG_DIFF_DST, &cs->dst_md, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->bw, DNNL_ARG_DIFF_WEIGHTS, &cs->wei_md, engine));
+        if (cs->has_bias) OT_DNNL_TRY(ot_dnnl_prim_arg(&s->bw, DNNL_ARG_DIFF_BIAS, &cs->bias_md, engine));
     }
     s->use_dnnl = true;
 fail:
     if (hint) dnnl_primitive_desc_destroy(hint);
-    if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
 }
 
@@ -602,37 +510,10 @@ static ot_status_t *conv_grad_run(ot_kernel_t *k) {
         else conv_grad_ref_double(&s->cs, dy, x, w, dx, dw, db);
         return NULL;
     }
-    dnnl_stream_t stream = k->stream;
-    if (s->bd) {
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bd_diff_dst.user, (void *)dy));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bd_wei.user, (void *)w));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bd_diff_src.user, dx));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bd_diff_dst, stream));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bd_wei, stream));
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_DIFF_DST, s->bd_diff_dst.prim}, {DNNL_ARG_WEIGHTS, s->bd_wei.prim},
-                                   {DNNL_ARG_DIFF_SRC, s->bd_diff_src.prim}};
-        int nargs = 3;
-        if (s->bd_scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->bd_scratch};
-        OT_DNNL_TRY(dnnl_primitive_execute(s->bd, stream, nargs, args));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bd_diff_src, stream));
-    }
-    if (s->bw) {
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_src.user, (void *)x));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_diff_dst.user, (void *)dy));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_diff_wei.user, dw));
-        if (s->bw_diff_bias) OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bw_diff_bias, db));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bw_src, stream));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bw_diff_dst, stream));
-        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s->bw_src.prim}, {DNNL_ARG_DIFF_DST, s->bw_diff_dst.prim},
-                                   {DNNL_ARG_DIFF_WEIGHTS, s->bw_diff_wei.prim}};
-        int nargs = 3;
-        if (s->bw_diff_bias) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, s->bw_diff_bias};
-        if (s->bw_scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->bw_scratch};
-        OT_DNNL_TRY(dnnl_primitive_execute(s->bw, stream, nargs, args));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->bw_diff_wei, stream));
-    }
-    OT_DNNL_TRY(dnnl_stream_wait(stream));
-    if (db && !s->bw_diff_bias) conv_grad_ref_float(&s->cs, dy, x, w, NULL, NULL, db); /* dB without dW */
+    if (s->bd.prim) OT_DNNL_TRY(ot_dnnl_prim_run(&s->bd, k->stream, (void *[]){(void *)dy, (void *)w, dx}));
+    if (s->bw.prim) OT_DNNL_TRY(ot_dnnl_prim_run(&s->bw, k->stream, (void *[]){(void *)x, (void *)dy, dw, db}));
+    OT_DNNL_TRY(dnnl_stream_wait(k->stream));
+    if (db && !s->cs.has_bias) conv_grad_ref_float(&s->cs, dy, x, w, NULL, NULL, db); /* dB without dW */
 fail:
     return st;
 }

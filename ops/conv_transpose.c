@@ -224,58 +224,37 @@ static bool ct_dnnl_fits(const ct_geom_t *g) {
     return true;
 }
 
-static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
-    return dnnl_primitive_desc_query_md(pd, what, 0);
-}
-
 /* ---- forward kernel ---------------------------------------------------------- */
 
 typedef struct ct_state {
     ct_geom_t g;
     bool use_dnnl, has_bias;
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_t prim;
-    ot_dnnl_operand_t src, wei, dst;
-    dnnl_memory_t bias, scratch;
+    ot_dnnl_prim_t fwd; /* deconvolution: X, W[, B], Y */
 } ct_state_t;
 
 static void ct_release(ot_kernel_t *k) {
     ct_state_t *s = k->state;
     if (!s) return;
-    ot_dnnl_operand_destroy(&s->src);
-    ot_dnnl_operand_destroy(&s->wei);
-    ot_dnnl_operand_destroy(&s->dst);
-    if (s->bias) dnnl_memory_destroy(s->bias);
-    if (s->scratch) dnnl_memory_destroy(s->scratch);
-    if (s->prim) dnnl_primitive_destroy(s->prim);
-    if (s->pd) dnnl_primitive_desc_destroy(s->pd);
+    ot_dnnl_prim_destroy(&s->fwd);
     free(s);
     k->state = NULL;
 }
 
 static ot_status_t *ct_setup_dnnl(ot_kernel_t *k, ct_state_t *s) {
     ot_status_t *st = NULL;
-    dnnl_primitive_attr_t attr = NULL;
     ct_mds_t md;
     if ((st = ct_mds_init(k, &s->g, &md))) return st;
     dnnl_deconvolution_desc_t desc;
     OT_DNNL_TRY(ct_deconv_desc(&md, dnnl_forward_inference, s->has_bias, &desc));
-    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
-    dnnl_status_t ds = dnnl_primitive_desc_create(&s->pd, &desc, attr, k->engine, NULL);
-    if (ds == dnnl_unimplemented) {
-        s->pd = NULL;
-        goto fail;
-    }
+    dnnl_status_t ds = ot_dnnl_prim_create(&s->fwd, &desc, k->engine, NULL);
+    if (ds == dnnl_unimplemented) goto fail; /* the reference loop takes over */
     OT_DNNL_TRY(ds);
-    OT_DNNL_TRY(dnnl_primitive_create(&s->prim, s->pd));
-    OT_DNNL_TRY(ot_dnnl_operand_init(&s->src, &md.x, pd_md(s->pd, dnnl_query_src_md), true, k->engine));
-    OT_DNNL_TRY(ot_dnnl_operand_init(&s->wei, &md.w_deconv, pd_md(s->pd, dnnl_query_weights_md), true, k->engine));
-    OT_DNNL_TRY(ot_dnnl_operand_init(&s->dst, &md.y, pd_md(s->pd, dnnl_query_dst_md), false, k->engine));
-    if (s->has_bias) OT_DNNL_TRY(dnnl_memory_create(&s->bias, &md.b, k->engine, DNNL_MEMORY_NONE));
-    OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->scratch, s->pd, k->engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_SRC, &md.x, k->engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_WEIGHTS, &md.w_deconv, k->engine));
+    if (s->has_bias) OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_BIAS, &md.b, k->engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->fwd, DNNL_ARG_DST, &md.y, k->engine));
     s->use_dnnl = true;
 fail:
-    if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
 }
 
@@ -372,20 +351,9 @@ static ot_status_t *ct_run(ot_kernel_t *k) {
             ct_ref_double(&s->g, k->inputs[0]->data, k->inputs[1]->data, b ? b->data : NULL, k->outputs[0]->data);
         return NULL;
     }
-    dnnl_stream_t stream = k->stream;
-    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->src.user, k->inputs[0]->data));
-    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->wei.user, k->inputs[1]->data));
-    OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dst.user, k->outputs[0]->data));
-    if (s->bias) OT_DNNL_TRY(dnnl_memory_set_data_handle(s->bias, b->data));
-    OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->src, stream));
-    OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->wei, stream));
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s->src.prim}, {DNNL_ARG_WEIGHTS, s->wei.prim}, {DNNL_ARG_DST, s->dst.prim}};
-    int nargs = 3;
-    if (s->bias) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, s->bias};
-    if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
-    OT_DNNL_TRY(dnnl_primitive_execute(s->prim, stream, nargs, args));
-    OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dst, stream));
-    OT_DNNL_TRY(dnnl_stream_wait(stream));
+    void *data[4] = {k->inputs[0]->data, k->inputs[1]->data, b ? b->data : k->outputs[0]->data, k->outputs[0]->data};
+    OT_DNNL_TRY(ot_dnnl_prim_run(&s->fwd, k->stream, data));
+    OT_DNNL_TRY(dnnl_stream_wait(k->stream));
 fail:
     return st;
 }
@@ -413,98 +381,50 @@ const ot_op_def_t ot_op_ConvTranspose_1 = {
 
 /* ONNX Runtime's rule (GetConvTransposeGradient): ConvTransposeGrad(dY, X,
  * W) -> (dX, dW[, dB]) with the forward node's attributes. */
-static ot_status_t *ct_gradient(ot_grad_ctx_t *ctx) {
-    bool has_b = ctx->n_inputs > 2 && ctx->inputs[2] >= 0;
-    int in[3] = {ctx->doutputs[0], ctx->inputs[0], ctx->inputs[1]}, out[3];
-    ot_status_t *st = ot_grad_emit(ctx, "com.microsoft", "ConvTransposeGrad", 3, in, has_b ? 3 : 2, out,
-                                   ctx->node->n_attrs, ctx->node->attrs);
-    if (st) return st;
-    for (int i = 0; i < (has_b ? 3 : 2); i++)
-        if (ctx->needs[i]) ctx->dinputs[i] = out[i];
-    return NULL;
-}
+static ot_status_t *ct_gradient(ot_grad_ctx_t *ctx) { return ot_cnn_gradient(ctx, "ConvTransposeGrad"); }
 
 static ot_status_t *ct_grad_infer(ot_infer_ctx_t *ctx) {
-    char buf1[128], buf2[128];
     ct_geom_t g;
     ot_shape_t y;
-    const ot_tensor_t *dy = ctx->inputs[0], *x = ctx->inputs[1], *w = ctx->inputs[2];
+    const ot_tensor_t *x = ctx->inputs[1], *w = ctx->inputs[2];
     ot_status_t *st = ct_check(ctx->node, x, w, NULL, &g, &y);
     if (st) return st;
-    if (dy->dtype != x->dtype)
-        return OT_INFER_ERROR(ctx, "dY (%s) and X (%s) must share a dtype", ot_dtype_name(dy->dtype),
-                              ot_dtype_name(x->dtype));
-    bool ok = dy->shape.rank < 0 || y.rank < 0 || dy->shape.rank == y.rank;
-    for (int d = 0; ok && dy->shape.rank >= 0 && d < y.rank; d++)
-        ok = dy->shape.dims[d] < 0 || y.dims[d] < 0 || dy->shape.dims[d] == y.dims[d];
-    if (!ok)
-        return OT_INFER_ERROR(ctx, "dY %s does not match the transposed convolution's output %s",
-                              ot_shape_str(&dy->shape, buf1, sizeof buf1), ot_shape_str(&y, buf2, sizeof buf2));
-    const ot_tensor_t *like[2] = {x, w};
-    for (int o = 0; o < 2 && o < ctx->n_outputs; o++) {
-        if (!ctx->outputs[o]) continue;
-        ctx->outputs[o]->dtype = x->dtype;
-        ctx->outputs[o]->shape = like[o]->shape;
-    }
-    if (ctx->n_outputs > 2 && ctx->outputs[2]) {
-        ctx->outputs[2]->dtype = x->dtype;
-        ctx->outputs[2]->shape = ot_shape_make(1, NULL);
-        ctx->outputs[2]->shape.dims[0] = g.m;
-    }
-    return NULL;
+    return ot_cnn_grad_infer(ctx, &y, g.m, "transposed convolution");
 }
 
 typedef struct ct_grad_state {
     ct_geom_t g;
     bool use_dnnl, has_bias;
-    dnnl_primitive_desc_t dx_pd, dw_pd;
-    dnnl_primitive_t dx_prim, dw_prim; /* convolution forward (dX), deconvolution backward_weights (dW, dB) */
-    ot_dnnl_operand_t dx_src, dx_wei, dx_dst;
-    ot_dnnl_operand_t dw_src, dw_diff_dst, dw_diff_wei;
-    dnnl_memory_t dw_diff_bias, dx_scratch, dw_scratch;
+    ot_dnnl_prim_t dx; /* convolution forward: dY, W, dX (empty when dX is not wanted) */
+    ot_dnnl_prim_t dw; /* deconvolution backward_weights: X, dY, dW[, dB] (empty when dW is not wanted) */
 } ct_grad_state_t;
 
 static void ct_grad_release(ot_kernel_t *k) {
     ct_grad_state_t *s = k->state;
     if (!s) return;
-    ot_dnnl_operand_t *ops[6] = {&s->dx_src, &s->dx_wei, &s->dx_dst, &s->dw_src, &s->dw_diff_dst, &s->dw_diff_wei};
-    for (int i = 0; i < 6; i++) ot_dnnl_operand_destroy(ops[i]);
-    dnnl_memory_t mems[3] = {s->dw_diff_bias, s->dx_scratch, s->dw_scratch};
-    for (int i = 0; i < 3; i++)
-        if (mems[i]) dnnl_memory_destroy(mems[i]);
-    if (s->dx_prim) dnnl_primitive_destroy(s->dx_prim);
-    if (s->dw_prim) dnnl_primitive_destroy(s->dw_prim);
-    if (s->dx_pd) dnnl_primitive_desc_destroy(s->dx_pd);
-    if (s->dw_pd) dnnl_primitive_desc_destroy(s->dw_pd);
+    ot_dnnl_prim_destroy(&s->dx);
+    ot_dnnl_prim_destroy(&s->dw);
     free(s);
     k->state = NULL;
 }
 
 static ot_status_t *ct_grad_setup_dnnl(ot_kernel_t *k, ct_grad_state_t *s, bool want_dx, bool want_dw) {
     ot_status_t *st = NULL;
-    dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t hint = NULL;
     dnnl_engine_t engine = k->engine;
     ct_mds_t md;
     if ((st = ct_mds_init(k, &s->g, &md))) return st;
-    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
     dnnl_status_t ds;
     if (want_dx) { /* dX = Conv(dY, W): src dY (N, M, O), dst dX (N, C, I) */
         dnnl_convolution_desc_t cdesc;
         OT_DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&cdesc, dnnl_forward_training, dnnl_convolution_direct,
                                                                &md.y_any, &md.w_conv_any, NULL, &md.x_any, md.strides,
                                                                md.dil, md.pad_l, md.pad_r));
-        ds = dnnl_primitive_desc_create(&s->dx_pd, &cdesc, attr, engine, NULL);
-        if (ds == dnnl_unimplemented) {
-            s->dx_pd = NULL;
-            goto fail;
-        }
+        if ((ds = ot_dnnl_prim_create(&s->dx, &cdesc, engine, NULL)) == dnnl_unimplemented) goto fail;
         OT_DNNL_TRY(ds);
-        OT_DNNL_TRY(dnnl_primitive_create(&s->dx_prim, s->dx_pd));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->dx_src, &md.y, pd_md(s->dx_pd, dnnl_query_src_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->dx_wei, &md.w_conv, pd_md(s->dx_pd, dnnl_query_weights_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->dx_dst, &md.x, pd_md(s->dx_pd, dnnl_query_dst_md), false, engine));
-        OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->dx_scratch, s->dx_pd, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->dx, DNNL_ARG_SRC, &md.y, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->dx, DNNL_ARG_WEIGHTS, &md.w_conv, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->dx, DNNL_ARG_DST, &md.x, engine));
     }
     if (want_dw) {
         dnnl_deconvolution_desc_t fdesc, wdesc;
@@ -515,24 +435,16 @@ static ot_status_t *ct_grad_setup_dnnl(ot_kernel_t *k, ct_grad_state_t *s, bool 
         OT_DNNL_TRY(dnnl_dilated_deconvolution_backward_weights_desc_init(
             &wdesc, dnnl_deconvolution_direct, &md.x_any, &md.w_deconv_any, s->has_bias ? &md.b : NULL, &md.y_any,
             md.strides, md.dil, md.pad_l, md.pad_r));
-        ds = dnnl_primitive_desc_create(&s->dw_pd, &wdesc, attr, engine, hint);
-        if (ds == dnnl_unimplemented) {
-            s->dw_pd = NULL;
-            goto fail;
-        }
+        if ((ds = ot_dnnl_prim_create(&s->dw, &wdesc, engine, hint)) == dnnl_unimplemented) goto fail;
         OT_DNNL_TRY(ds);
-        OT_DNNL_TRY(dnnl_primitive_create(&s->dw_prim, s->dw_pd));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->dw_src, &md.x, pd_md(s->dw_pd, dnnl_query_src_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->dw_diff_dst, &md.y, pd_md(s->dw_pd, dnnl_query_diff_dst_md), true, engine));
-        OT_DNNL_TRY(ot_dnnl_operand_init(&s->dw_diff_wei, &md.w_deconv, pd_md(s->dw_pd, dnnl_query_diff_weights_md),
-                                         false, engine));
-        if (s->has_bias) OT_DNNL_TRY(dnnl_memory_create(&s->dw_diff_bias, &md.b, engine, DNNL_MEMORY_NONE));
-        OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->dw_scratch, s->dw_pd, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->dw, DNNL_ARG_SRC, &md.x, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->dw, DNNL_ARG_DIFF_DST, &md.y, engine));
+        OT_DNNL_TRY(ot_dnnl_prim_arg(&s->dw, DNNL_ARG_DIFF_WEIGHTS, &md.w_deconv, engine));
+        if (s->has_bias) OT_DNNL_TRY(ot_dnnl_prim_arg(&s->dw, DNNL_ARG_DIFF_BIAS, &md.b, engine));
     }
     s->use_dnnl = true;
 fail:
     if (hint) dnnl_primitive_desc_destroy(hint);
-    if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
 }
 
@@ -611,37 +523,10 @@ static ot_status_t *ct_grad_run(ot_kernel_t *k) {
         else ct_grad_ref_double(&s->g, dy, x, w, dx, dw, db);
         return NULL;
     }
-    dnnl_stream_t stream = k->stream;
-    if (s->dx_prim) {
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dx_src.user, (void *)dy));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dx_wei.user, (void *)w));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dx_dst.user, dx));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dx_src, stream));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dx_wei, stream));
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s->dx_src.prim}, {DNNL_ARG_WEIGHTS, s->dx_wei.prim},
-                                   {DNNL_ARG_DST, s->dx_dst.prim}};
-        int nargs = 3;
-        if (s->dx_scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->dx_scratch};
-        OT_DNNL_TRY(dnnl_primitive_execute(s->dx_prim, stream, nargs, args));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dx_dst, stream));
-    }
-    if (s->dw_prim) {
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dw_src.user, (void *)x));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dw_diff_dst.user, (void *)dy));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dw_diff_wei.user, dw));
-        if (s->dw_diff_bias) OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dw_diff_bias, db));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dw_src, stream));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dw_diff_dst, stream));
-        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s->dw_src.prim}, {DNNL_ARG_DIFF_DST, s->dw_diff_dst.prim},
-                                   {DNNL_ARG_DIFF_WEIGHTS, s->dw_diff_wei.prim}};
-        int nargs = 3;
-        if (s->dw_diff_bias) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, s->dw_diff_bias};
-        if (s->dw_scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->dw_scratch};
-        OT_DNNL_TRY(dnnl_primitive_execute(s->dw_prim, stream, nargs, args));
-        OT_DNNL_TRY(ot_dnnl_operand_reorder(&s->dw_diff_wei, stream));
-    }
-    OT_DNNL_TRY(dnnl_stream_wait(stream));
-    if (db && !s->dw_diff_bias) ct_grad_ref_float(&s->g, dy, x, w, NULL, NULL, db); /* dB without dW */
+    if (s->dx.prim) OT_DNNL_TRY(ot_dnnl_prim_run(&s->dx, k->stream, (void *[]){(void *)dy, (void *)w, dx}));
+    if (s->dw.prim) OT_DNNL_TRY(ot_dnnl_prim_run(&s->dw, k->stream, (void *[]){(void *)x, (void *)dy, dw, db}));
+    OT_DNNL_TRY(dnnl_stream_wait(k->stream));
+    if (db && !s->has_bias) ct_grad_ref_float(&s->g, dy, x, w, NULL, NULL, db); /* dB without dW */
 fail:
     return st;
 }

@@ -148,29 +148,25 @@ typedef struct pool_state {
     bool include_pad;      /* AveragePool count_include_pad */
     bool col_major;        /* MaxPool storage_order 1 */
     bool use_dnnl;
-    dnnl_memory_desc_t src_md, dst_md;
-    dnnl_primitive_desc_t fwd_pd;
-    dnnl_primitive_t fwd;
-    dnnl_memory_t src, dst, scratch;
+    ot_dnnl_prim_t prim; /* forward: X, Y; AveragePoolGrad's backward: dY, dX */
 } pool_state_t;
 
 static void pool_release(ot_kernel_t *k) {
     pool_state_t *s = k->state;
     if (!s) return;
-    if (s->src) dnnl_memory_destroy(s->src);
-    if (s->dst) dnnl_memory_destroy(s->dst);
-    if (s->scratch) dnnl_memory_destroy(s->scratch);
-    if (s->fwd) dnnl_primitive_destroy(s->fwd);
-    if (s->fwd_pd) dnnl_primitive_desc_destroy(s->fwd_pd);
+    ot_dnnl_prim_destroy(&s->prim);
     free(s);
     k->state = NULL;
 }
 
 /* oneDNN pooling on the plain layouts (pooling is memory bound: reorders to
- * a blocked layout and back would cost more than they save). */
-static ot_status_t *pool_setup_dnnl(ot_kernel_t *k, pool_state_t *s) {
+ * a blocked layout and back would cost more than they save): the forward,
+ * or (backward, AveragePoolGrad) the backward with a forward_training hint.
+ * x and y are the pooling's input and output shapes. */
+static ot_status_t *pool_setup_dnnl(ot_kernel_t *k, pool_state_t *s, bool backward, const ot_shape_t *x,
+                                    const ot_shape_t *y) {
     ot_status_t *st = NULL;
-    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t hint = NULL;
     dnnl_alg_kind_t alg = is_max(s->kind) ? dnnl_pooling_max
                           : s->include_pad ? dnnl_pooling_avg_include_padding
                                            : dnnl_pooling_avg_exclude_padding;
@@ -184,25 +180,28 @@ static ot_status_t *pool_setup_dnnl(ot_kernel_t *k, pool_state_t *s) {
          * max and exclude-padding average never read padded cells. */
         pad_r[d] = s->g.pad_r_eff[d];
     }
-    OT_DNNL_TRY(ot_dnnl_md_plain(&s->src_md, &k->inputs[0]->shape, dnnl_f32));
-    OT_DNNL_TRY(ot_dnnl_md_plain(&s->dst_md, &k->outputs[0]->shape, dnnl_f32));
-    dnnl_pooling_v2_desc_t desc;
-    OT_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, alg, &s->src_md, &s->dst_md, strides,
-                                                  kernel, dil, pad_l, pad_r));
-    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
-    dnnl_status_t ds = dnnl_primitive_desc_create(&s->fwd_pd, &desc, attr, k->engine, NULL);
-    if (ds == dnnl_unimplemented) {
-        s->fwd_pd = NULL;
-        goto fail; /* st stays NULL: the reference loop takes over */
+    dnnl_memory_desc_t x_md, y_md;
+    OT_DNNL_TRY(ot_dnnl_md_plain(&x_md, x, dnnl_f32));
+    OT_DNNL_TRY(ot_dnnl_md_plain(&y_md, y, dnnl_f32));
+    dnnl_pooling_v2_desc_t fdesc, bdesc;
+    OT_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&fdesc, backward ? dnnl_forward_training : dnnl_forward_inference,
+                                                  alg, &x_md, &y_md, strides, kernel, dil, pad_l, pad_r));
+    dnnl_status_t ds;
+    if (backward) {
+        if ((ds = dnnl_primitive_desc_create(&hint, &fdesc, NULL, k->engine, NULL)) == dnnl_unimplemented) goto fail;
+        OT_DNNL_TRY(ds);
+        OT_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&bdesc, alg, &x_md, &y_md, strides, kernel, dil, pad_l, pad_r));
     }
+    ds = ot_dnnl_prim_create(&s->prim, backward ? (const_dnnl_op_desc_t)&bdesc : &fdesc, k->engine, hint);
+    if (ds == dnnl_unimplemented) goto fail; /* st stays NULL: the reference loop takes over */
     OT_DNNL_TRY(ds);
-    OT_DNNL_TRY(dnnl_primitive_create(&s->fwd, s->fwd_pd));
-    OT_DNNL_TRY(dnnl_memory_create(&s->src, &s->src_md, k->engine, DNNL_MEMORY_NONE));
-    OT_DNNL_TRY(dnnl_memory_create(&s->dst, &s->dst_md, k->engine, DNNL_MEMORY_NONE));
-    OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->scratch, s->fwd_pd, k->engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->prim, backward ? DNNL_ARG_DIFF_DST : DNNL_ARG_SRC, backward ? &y_md : &x_md,
+                                 k->engine));
+    OT_DNNL_TRY(ot_dnnl_prim_arg(&s->prim, backward ? DNNL_ARG_DIFF_SRC : DNNL_ARG_DST, backward ? &x_md : &y_md,
+                                 k->engine));
     s->use_dnnl = true;
 fail:
-    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (hint) dnnl_primitive_desc_destroy(hint);
     return st;
 }
 
@@ -224,7 +223,7 @@ static ot_status_t *pool_setup(ot_kernel_t *k) {
      * a ceil_mode window reaching past the explicit padding. */
     for (int d = 0; d < s->g.nsp; d++)
         if (s->include_pad && s->g.pad_r_eff[d] > s->g.pad_r[d]) dnnl_ok = false;
-    if (dnnl_ok && (st = pool_setup_dnnl(k, s))) goto fail;
+    if (dnnl_ok && (st = pool_setup_dnnl(k, s, false, &x->shape, &k->outputs[0]->shape))) goto fail;
     return NULL;
 fail:
     pool_release(k);
@@ -345,14 +344,8 @@ static ot_status_t *pool_run(ot_kernel_t *k) {
     const void *x = k->inputs[0]->data;
     void *y = k->outputs[0]->data;
     if (s->use_dnnl) {
-        dnnl_stream_t stream = k->stream;
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->src, k->inputs[0]->data));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dst, y));
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, s->src}, {DNNL_ARG_DST, s->dst}};
-        int nargs = 2;
-        if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
-        OT_DNNL_TRY(dnnl_primitive_execute(s->fwd, stream, nargs, args));
-        OT_DNNL_TRY(dnnl_stream_wait(stream));
+        OT_DNNL_TRY(ot_dnnl_prim_run(&s->prim, k->stream, (void *[]){(void *)x, y}));
+        OT_DNNL_TRY(dnnl_stream_wait(k->stream));
         return NULL;
     }
     if (is_max(s->kind)) {
@@ -513,50 +506,6 @@ static ot_status_t *pool_grad_infer(ot_infer_ctx_t *ctx) {
     return NULL;
 }
 
-/* oneDNN pooling backward for AveragePoolGrad (forward_training hint). */
-static ot_status_t *pool_grad_setup_dnnl(ot_kernel_t *k, pool_state_t *s) {
-    ot_status_t *st = NULL;
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_primitive_desc_t hint = NULL;
-    dnnl_alg_kind_t alg = s->include_pad ? dnnl_pooling_avg_include_padding : dnnl_pooling_avg_exclude_padding;
-    dnnl_dims_t strides, kernel, dil, pad_l, pad_r;
-    for (int d = 0; d < s->g.nsp; d++) {
-        strides[d] = s->g.stride[d];
-        kernel[d] = s->g.kernel[d];
-        dil[d] = s->g.dilation[d] - 1;
-        pad_l[d] = s->g.pad_l[d];
-        pad_r[d] = s->g.pad_r_eff[d];
-    }
-    OT_DNNL_TRY(ot_dnnl_md_plain(&s->src_md, &k->outputs[0]->shape, dnnl_f32));
-    OT_DNNL_TRY(ot_dnnl_md_plain(&s->dst_md, &k->inputs[0]->shape, dnnl_f32));
-    dnnl_pooling_v2_desc_t fdesc, bdesc;
-    OT_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&fdesc, dnnl_forward_training, alg, &s->src_md, &s->dst_md, strides,
-                                                  kernel, dil, pad_l, pad_r));
-    dnnl_status_t ds = dnnl_primitive_desc_create(&hint, &fdesc, NULL, k->engine, NULL);
-    if (ds == dnnl_unimplemented) goto fail;
-    OT_DNNL_TRY(ds);
-    OT_DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&bdesc, alg, &s->src_md, &s->dst_md, strides, kernel, dil, pad_l,
-                                                   pad_r));
-    OT_DNNL_TRY(ot_dnnl_attr_user_scratchpad(&attr));
-    ds = dnnl_primitive_desc_create(&s->fwd_pd, &bdesc, attr, k->engine, hint);
-    if (ds == dnnl_unimplemented) {
-        s->fwd_pd = NULL;
-        goto fail;
-    }
-    OT_DNNL_TRY(ds);
-    OT_DNNL_TRY(dnnl_primitive_create(&s->fwd, s->fwd_pd));
-    OT_DNNL_TRY(dnnl_memory_create(&s->src, &s->src_md, k->engine, DNNL_MEMORY_NONE));
-    OT_DNNL_TRY(dnnl_memory_create(&s->dst, &s->dst_md, k->engine, DNNL_MEMORY_NONE));
-    OT_DNNL_TRY(ot_dnnl_scratchpad_create(&s->scratch, s->fwd_pd, k->engine));
-    s->use_dnnl = true;
-fail:
-    if (hint) dnnl_primitive_desc_destroy(hint);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    return st;
-}
-
-/* The state's primitive fields hold the backward one here (src = diff_src
- * = dX, dst = diff_dst = dY). */
 static ot_status_t *pool_grad_setup(ot_kernel_t *k) {
     ot_status_t *st = NULL;
     ot_shape_t y;
@@ -576,7 +525,7 @@ static ot_status_t *pool_grad_setup(ot_kernel_t *k) {
     bool dnnl_ok = s->kind == POOL_AVG && x.dtype == OT_DTYPE_FLOAT;
     for (int d = 0; d < s->g.nsp; d++)
         if (s->include_pad && s->g.pad_r_eff[d] > s->g.pad_r[d]) dnnl_ok = false; /* as in the forward */
-    if (dnnl_ok && (st = pool_grad_setup_dnnl(k, s))) goto fail;
+    if (dnnl_ok && (st = pool_setup_dnnl(k, s, true, &x.shape, &k->inputs[0]->shape))) goto fail;
     return NULL;
 fail:
     pool_release(k);
@@ -671,14 +620,8 @@ static ot_status_t *pool_grad_run(ot_kernel_t *k) {
     void *dx = k->outputs[0]->data;
     bool f32 = k->inputs[0]->dtype == OT_DTYPE_FLOAT;
     if (s->use_dnnl) {
-        dnnl_stream_t stream = k->stream;
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->dst, (void *)dy));
-        OT_DNNL_TRY(dnnl_memory_set_data_handle(s->src, dx));
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, s->dst}, {DNNL_ARG_DIFF_SRC, s->src}};
-        int nargs = 2;
-        if (s->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
-        OT_DNNL_TRY(dnnl_primitive_execute(s->fwd, stream, nargs, args));
-        OT_DNNL_TRY(dnnl_stream_wait(stream));
+        OT_DNNL_TRY(ot_dnnl_prim_run(&s->prim, k->stream, (void *[]){(void *)dy, dx}));
+        OT_DNNL_TRY(dnnl_stream_wait(k->stream));
         return NULL;
     }
     switch (s->kind) {
