@@ -25,7 +25,7 @@
  * Works on the protobuf, not the IR, so everything the source model holds
  * is kept as it was; the result is loaded and checked (training session
  * created) before it is returned. */
-#include "runtime/pb_build.h"
+#include "runtime/prepare.h"
 #include "ops/op_util.h"
 #include "runtime/ir.h"
 
@@ -35,59 +35,31 @@
 
 #define OT_MAX_OPTIMIZER_STATES 8
 
-typedef struct prep {
-    pb_t b;
-    Onnx__ModelProto *mp;
-    const ot_model_t *m;
-    const ot_prepare_options_t *o;
-    /* the two algorithm graphs, built up */
-    Onnx__GraphProto *grad, *opt;
-    size_t cap_gn, cap_gi, cap_go, cap_gin, cap_on, cap_oi, cap_oo; /* pb_list capacities */
-    Onnx__TrainingInfoProto *ti_grad, *ti_opt;
-    size_t cap_gb, cap_ob;
-    size_t cap_main_init, cap_main_node;
-} prep_t;
+/* ---- builders (runtime/prepare.h) ---------------------------------------- */
 
-static ot_status_t *oom(void) { return ot_status_create(OT_ERR_NO_MEMORY, "prepare: out of memory"); }
+ot_status_t *prep_oom(void) { return ot_status_create(OT_ERR_NO_MEMORY, "prepare: out of memory"); }
 
-static void bind(prep_t *p, Onnx__TrainingInfoProto *ti, size_t *cap, const char *key, const char *value) {
-    Onnx__StringStringEntryProto *e = pb_alloc(&p->b, sizeof *e);
-    if (e) {
-        onnx__string_string_entry_proto__init(e);
-        e->key = pb_str(&p->b, key);
-        e->value = pb_str(&p->b, value);
-    }
-    PB_PUSH(&p->b, ti->update_binding, ti->n_update_binding, *cap, e);
+char *prep_cat(prep_t *p, const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *s = pb_alloc(&p->b, n);
+    if (s) snprintf(s, n, "%s%s", a, b);
+    return s;
 }
 
-/* A typed output of algorithm graph g (onnx.checker wants types on outputs). */
-static void add_output(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *name, ot_dtype_t dt,
-                       const ot_shape_t *shape) {
-    PB_PUSH(&p->b, g->output, g->n_output, *cap, pb_value_info(&p->b, name, dt, shape, "N"));
-}
-
-/* Binds key <- value in ti and declares value, of key's type, an output of ti's algorithm. */
-static void bind_output(prep_t *p, Onnx__TrainingInfoProto *ti, size_t *cap_b, size_t *cap_o, const char *key,
-                        const char *value, ot_dtype_t dt, const ot_shape_t *shape) {
-    bind(p, ti, cap_b, key, value);
-    add_output(p, ti->algorithm, cap_o, value, dt, shape);
-}
-
-static Onnx__NodeProto *add_node(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *domain, const char *op,
-                                 int n_in, const char *const *in, int n_out, const char *const *out) {
+Onnx__NodeProto *prep_node(prep_t *p, prep_stage_t *s, const char *domain, const char *op, int n_in,
+                           const char *const *in, int n_out, const char *const *out) {
     char name[600];
     snprintf(name, sizeof name, "onnxtrain/%s/%s", op, out[0]);
     Onnx__NodeProto *n = pb_node(&p->b, domain, op, name, n_in, in, n_out, out);
-    PB_PUSH(&p->b, g->node, g->n_node, *cap, n);
+    PB_PUSH(&p->b, s->g->node, s->g->n_node, s->cap_node, n);
     return n;
 }
 
-static void add_init(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *name, const ot_tensor_t *t) {
-    PB_PUSH(&p->b, g->initializer, g->n_initializer, *cap, pb_tensor(&p->b, name, t));
+void prep_init(prep_t *p, prep_stage_t *s, const char *name, const ot_tensor_t *t) {
+    PB_PUSH(&p->b, s->g->initializer, s->g->n_initializer, s->cap_init, pb_tensor(&p->b, name, t));
 }
 
-static void add_zeros(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *name, ot_dtype_t dt,
-                      const ot_shape_t *shape, double fill) {
+void prep_fill(prep_t *p, prep_stage_t *s, const char *name, ot_dtype_t dt, const ot_shape_t *shape, double value) {
     ot_tensor_t *t = NULL;
     ot_status_t *st = ot_tensor_create(dt, shape, &t);
     if (st) {
@@ -96,19 +68,33 @@ static void add_zeros(prep_t *p, Onnx__GraphProto *g, size_t *cap, const char *n
         return;
     }
     int64_t n = ot_shape_numel(shape);
-    for (int64_t i = 0; fill != 0 && i < n; i++) {
-        if (dt == OT_DTYPE_FLOAT) ((float *)t->data)[i] = (float)fill;
-        else if (dt == OT_DTYPE_DOUBLE) ((double *)t->data)[i] = fill;
+    for (int64_t i = 0; value != 0 && i < n; i++) {
+        if (dt == OT_DTYPE_FLOAT) ((float *)t->data)[i] = (float)value;
+        else if (dt == OT_DTYPE_DOUBLE) ((double *)t->data)[i] = value;
     }
-    add_init(p, g, cap, name, t);
+    prep_init(p, s, name, t);
     ot_tensor_destroy(t);
 }
 
-static char *fmt(prep_t *p, const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = pb_alloc(&p->b, n);
-    if (s) snprintf(s, n, "%s%s", a, b);
-    return s;
+void prep_output(prep_t *p, prep_stage_t *s, const char *name, ot_dtype_t dt, const ot_shape_t *shape) {
+    PB_PUSH(&p->b, s->g->output, s->g->n_output, s->cap_output, pb_value_info(&p->b, name, dt, shape, "N"));
+}
+
+void prep_bind(prep_t *p, prep_stage_t *s, const char *key, const char *value, ot_dtype_t dt, const ot_shape_t *shape) {
+    Onnx__StringStringEntryProto *e = pb_alloc(&p->b, sizeof *e);
+    if (e) {
+        onnx__string_string_entry_proto__init(e);
+        e->key = pb_str(&p->b, key);
+        e->value = pb_str(&p->b, value);
+    }
+    PB_PUSH(&p->b, s->ti->update_binding, s->ti->n_update_binding, s->cap_binding, e);
+    prep_output(p, s, value, dt, shape);
+}
+
+const ot_attr_t *prep_option_attr(const ot_prepare_options_t *o, const char *name) {
+    for (int a = 0; name && a < o->n_optimizer_attrs; a++)
+        if (!strcmp(o->optimizer_attrs[a].name, name)) return &o->optimizer_attrs[a];
+    return NULL;
 }
 
 /* ---- which initializers train ---------------------------------------------- */
@@ -175,7 +161,7 @@ static ot_status_t *batchnorm_to_training(prep_t *p, Onnx__NodeProto *n, int ind
     if (p->o->unbiased_running_var) pb_attr_int(&p->b, n, "unbiased_running_var", 1);
     const char *suffix[2] = {".running_mean", ".running_var"};
     char **outs = pb_alloc(&p->b, sizeof *outs * 3);
-    if (!outs) return oom();
+    if (!outs) return prep_oom();
     outs[0] = n->output[0];
     for (int s = 0; s < 2; s++) {
         /* the statistic's current value: an initializer, maybe behind Identity */
@@ -190,17 +176,17 @@ static ot_status_t *batchnorm_to_training(prep_t *p, Onnx__NodeProto *n, int ind
                                     n->name, 3 + s, n->input[3 + s]);
         char base[64];
         snprintf(base, sizeof base, "bn%d", index);
-        char *state = fmt(p, n->name && *n->name ? n->name : base, suffix[s]);
+        char *state = prep_cat(p, n->name && *n->name ? n->name : base, suffix[s]);
         Onnx__TensorProto *copy = pb_alloc(&p->b, sizeof *copy);
-        if (!state || !copy) return oom();
+        if (!state || !copy) return prep_oom();
         *copy = *tp; /* same data (shared bytes: the arena-allocated model owns both) */
         copy->name = state;
-        PB_PUSH(&p->b, g->initializer, g->n_initializer, p->cap_main_init, copy);
+        PB_PUSH(&p->b, g->initializer, g->n_initializer, p->main.cap_init, copy);
         n->input[3 + s] = state;
-        outs[1 + s] = fmt(p, state, ".new");
+        outs[1 + s] = prep_cat(p, state, ".new");
         ot_shape_t shape = ot_shape_make(tp->n_dims <= OT_MAX_RANK ? (int)tp->n_dims : 0, NULL);
         for (int d = 0; d < shape.rank; d++) shape.dims[d] = tp->dims[d];
-        bind_output(p, p->ti_grad, &p->cap_gb, &p->cap_go, state, outs[1 + s], (ot_dtype_t)tp->data_type, &shape);
+        prep_bind(p, &p->grad, state, outs[1 + s], (ot_dtype_t)tp->data_type, &shape);
     }
     n->output = outs;
     n->n_output = 3;
@@ -220,11 +206,11 @@ static ot_status_t *dropout_to_training(prep_t *p, Onnx__NodeProto *n, int index
         bool yes = true;
         float half = 0.5f;
         ot_tensor_t t = {OT_DTYPE_BOOL, {0, {0}}, &yes}, r = {OT_DTYPE_FLOAT, {0, {0}}, &half};
-        add_init(p, g, &p->cap_main_init, training_mode, &t);
-        add_init(p, g, &p->cap_main_init, default_ratio, &r);
+        prep_init(p, &p->main, training_mode, &t);
+        prep_init(p, &p->main, default_ratio, &r);
     }
     char **in = pb_alloc(&p->b, sizeof *in * 3);
-    if (!in) return oom();
+    if (!in) return prep_oom();
     in[0] = n->input[0];
     in[1] = n->n_input > 1 && n->input[1] && *n->input[1] ? n->input[1] : (char *)default_ratio;
     in[2] = (char *)training_mode;
@@ -241,7 +227,7 @@ static ot_status_t *dropout_to_training(prep_t *p, Onnx__NodeProto *n, int index
 /* ---- loss ------------------------------------------------------------------ */
 
 static ot_status_t *add_loss(prep_t *p, const char *y, const ot_value_t *yv, const char *labels) {
-    Onnx__GraphProto *g = p->grad;
+    Onnx__GraphProto *g = p->grad.g;
     const char *loss = "loss";
     ot_shape_t batch = yv->type.shape;
     switch (p->o->loss) {
@@ -249,7 +235,7 @@ static ot_status_t *add_loss(prep_t *p, const char *y, const ot_value_t *yv, con
         if (ot_shape_numel(&yv->type.shape) != 1)
             return ot_status_create(OT_ERR_INVALID_MODEL, "--loss none: output '%s' must be a scalar (the loss)", y);
         const char *in[] = {y}, *out[] = {loss};
-        add_node(p, g, &p->cap_gn, "", "Identity", 1, in, 1, out);
+        prep_node(p, &p->grad, "", "Identity", 1, in, 1, out);
         return NULL;
     }
     case OT_LOSS_CROSS_ENTROPY: {
@@ -259,42 +245,42 @@ static ot_status_t *add_loss(prep_t *p, const char *y, const ot_value_t *yv, con
         ot_shape_t ls = ot_shape_make(batch.rank - 1, NULL);
         ls.dims[0] = batch.dims[0];
         for (int d = 2; d < batch.rank; d++) ls.dims[d - 1] = batch.dims[d];
-        PB_PUSH(&p->b, g->input, g->n_input, p->cap_gin, pb_value_info(&p->b, labels, OT_DTYPE_INT64, &ls, "N"));
+        PB_PUSH(&p->b, g->input, g->n_input, p->grad.cap_input, pb_value_info(&p->b, labels, OT_DTYPE_INT64, &ls, "N"));
         const char *in[] = {y, labels}, *out[] = {loss};
-        Onnx__NodeProto *n = add_node(p, g, &p->cap_gn, "", "SoftmaxCrossEntropyLoss", 2, in, 1, out);
+        Onnx__NodeProto *n = prep_node(p, &p->grad, "", "SoftmaxCrossEntropyLoss", 2, in, 1, out);
         pb_attr_string(&p->b, n, "reduction", "mean");
         return NULL;
     }
     case OT_LOSS_MSE:
     case OT_LOSS_L1:
     case OT_LOSS_BCE_WITH_LOGITS: {
-        PB_PUSH(&p->b, g->input, g->n_input, p->cap_gin,
+        PB_PUSH(&p->b, g->input, g->n_input, p->grad.cap_input,
                 pb_value_info(&p->b, labels, yv->type.dtype, &yv->type.shape, "N"));
         const char *per = "loss.elementwise";
         if (p->o->loss == OT_LOSS_MSE) {
             const char *a[] = {y, labels}, *d[] = {"loss.diff"}, *sq_in[] = {"loss.diff", "loss.diff"}, *sq[] = {per};
-            add_node(p, g, &p->cap_gn, "", "Sub", 2, a, 1, d);
-            add_node(p, g, &p->cap_gn, "", "Mul", 2, sq_in, 1, sq);
+            prep_node(p, &p->grad, "", "Sub", 2, a, 1, d);
+            prep_node(p, &p->grad, "", "Mul", 2, sq_in, 1, sq);
         } else if (p->o->loss == OT_LOSS_L1) {
             const char *a[] = {y, labels}, *d[] = {"loss.diff"}, *ab_in[] = {"loss.diff"}, *ab[] = {per};
-            add_node(p, g, &p->cap_gn, "", "Sub", 2, a, 1, d);
-            add_node(p, g, &p->cap_gn, "", "Abs", 1, ab_in, 1, ab);
+            prep_node(p, &p->grad, "", "Sub", 2, a, 1, d);
+            prep_node(p, &p->grad, "", "Abs", 1, ab_in, 1, ab);
         } else {
             /* PyTorch's stable form: max(x, 0) - x * t + log(1 + exp(-|x|)) */
             const char *x[] = {y}, *r[] = {"loss.relu"}, *xt_in[] = {y, labels}, *xt[] = {"loss.xt"},
                        *ab[] = {"loss.abs"}, *ng_in[] = {"loss.abs"}, *ng[] = {"loss.negabs"},
                        *sp_in[] = {"loss.negabs"}, *sp[] = {"loss.softplus"}, *s1_in[] = {"loss.relu", "loss.xt"},
                        *s1[] = {"loss.relu_xt"}, *s2_in[] = {"loss.relu_xt", "loss.softplus"}, *s2[] = {per};
-            add_node(p, g, &p->cap_gn, "", "Relu", 1, x, 1, r);
-            add_node(p, g, &p->cap_gn, "", "Mul", 2, xt_in, 1, xt);
-            add_node(p, g, &p->cap_gn, "", "Abs", 1, x, 1, ab);
-            add_node(p, g, &p->cap_gn, "", "Neg", 1, ng_in, 1, ng);
-            add_node(p, g, &p->cap_gn, "", "Softplus", 1, sp_in, 1, sp);
-            add_node(p, g, &p->cap_gn, "", "Sub", 2, s1_in, 1, s1);
-            add_node(p, g, &p->cap_gn, "", "Add", 2, s2_in, 1, s2);
+            prep_node(p, &p->grad, "", "Relu", 1, x, 1, r);
+            prep_node(p, &p->grad, "", "Mul", 2, xt_in, 1, xt);
+            prep_node(p, &p->grad, "", "Abs", 1, x, 1, ab);
+            prep_node(p, &p->grad, "", "Neg", 1, ng_in, 1, ng);
+            prep_node(p, &p->grad, "", "Softplus", 1, sp_in, 1, sp);
+            prep_node(p, &p->grad, "", "Sub", 2, s1_in, 1, s1);
+            prep_node(p, &p->grad, "", "Add", 2, s2_in, 1, s2);
         }
         const char *m_in[] = {per}, *m_out[] = {loss};
-        Onnx__NodeProto *n = add_node(p, g, &p->cap_gn, "", "ReduceMean", 1, m_in, 1, m_out);
+        Onnx__NodeProto *n = prep_node(p, &p->grad, "", "ReduceMean", 1, m_in, 1, m_out);
         pb_attr_int(&p->b, n, "keepdims", 0);
         return NULL;
     }
@@ -302,17 +288,57 @@ static ot_status_t *add_loss(prep_t *p, const char *y, const ot_value_t *yv, con
     return ot_status_create(OT_ERR_INVALID_ARGUMENT, "prepare: unknown loss %d", (int)p->o->loss);
 }
 
-/* ---- optimizers ---------------------------------------------------------- */
+/* ---- [0] loss, Gradient, accumulation ------------------------------------- */
+
+static ot_status_t *gradient_stage(prep_t *p, const ot_value_t *yv, const char *labels) {
+    const ot_graph_t *ir = &p->m->graph;
+    ot_status_t *st = add_loss(p, yv->name, yv, labels);
+    if (st) return st;
+    int n = p->n_params, n_zs = 0;
+    const char **zs = pb_alloc(&p->b, sizeof *zs * (size_t)(ir->n_inputs + 1));
+    const char **g_in = pb_alloc(&p->b, sizeof *g_in * (size_t)(n + ir->n_inputs + 1));
+    const char **g_out = pb_alloc(&p->b, sizeof *g_out * (size_t)(n + 1));
+    if (!zs || !g_in || !g_out) return prep_oom();
+    for (int k = 0; k < ir->n_inputs; k++)
+        if (!ir->values[ir->inputs[k]].is_initializer) zs[n_zs++] = ir->values[ir->inputs[k]].name;
+    for (int i = 0; i < n; i++) g_in[i] = p->params[i], g_out[i] = prep_cat(p, p->params[i], ".grad.step");
+    for (int i = 0; i < n_zs; i++) g_in[n + i] = zs[i];
+    Onnx__NodeProto *gn = prep_node(p, &p->grad, "ai.onnx.preview.training", "Gradient", n + n_zs, g_in, n, g_out);
+    pb_attr_strings(&p->b, gn, "xs", p->params, (size_t)n);
+    if (n_zs) pb_attr_strings(&p->b, gn, "zs", zs, (size_t)n_zs);
+    pb_attr_string(&p->b, gn, "y", "loss");
+    ot_shape_t scalar = ot_shape_make(0, NULL);
+    prep_output(p, &p->grad, "loss", yv->type.dtype, &scalar);
+
+    int64_t zero = 0;
+    ot_tensor_t step_t = {OT_DTYPE_INT64, {0, {0}}, &zero};
+    prep_init(p, &p->main, "step", &step_t);
+    prep_init(p, &p->grad, "onnxtrain.grad_step", &step_t);
+    const char *eq_in[] = {"onnxtrain.grad_step", "step"}, *eq_out[] = {"onnxtrain.grads_current"};
+    const char *not_in[] = {"onnxtrain.grads_current"}, *not_out[] = {"onnxtrain.overwrite_grads"};
+    const char *id_in[] = {"step"}, *id_out[] = {"onnxtrain.grad_step.next"};
+    prep_node(p, &p->grad, "", "Equal", 2, eq_in, 1, eq_out);
+    prep_node(p, &p->grad, "", "Not", 1, not_in, 1, not_out);
+    prep_node(p, &p->grad, "", "Identity", 1, id_in, 1, id_out);
+    prep_bind(p, &p->grad, "onnxtrain.grad_step", "onnxtrain.grad_step.next", OT_DTYPE_INT64, &scalar);
+    for (int i = 0; i < n; i++) {
+        const ot_value_t *pv = p->param_values[i];
+        const char *acc = prep_cat(p, p->params[i], ".grad"), *sum = prep_cat(p, p->params[i], ".grad.sum");
+        /* in the inference graph's initializers: stage [1] reads them too */
+        prep_fill(p, &p->main, acc, pv->type.dtype, &pv->type.shape, 0);
+        const char *in[] = {acc, g_out[i], "onnxtrain.overwrite_grads"};
+        const char *out[] = {prep_cat(p, p->params[i], ".grad.updated"), sum};
+        prep_node(p, &p->grad, "com.microsoft", "InPlaceAccumulatorV2", 3, in, 2, out);
+        prep_bind(p, &p->grad, acc, sum, pv->type.dtype, &pv->type.shape);
+    }
+    return NULL;
+}
+
+/* ---- [1] the optimizer step ------------------------------------------------ */
 
 /* Optimizer ops declare their per-parameter states in their record
  * (ot_op_def_t.states, see plugin.h), so a plugin optimizer gets the same
  * treatment as a built-in one. */
-
-static const ot_attr_t *find_attr(const ot_prepare_options_t *o, const char *name) {
-    for (int a = 0; name && a < o->n_optimizer_attrs; a++)
-        if (!strcmp(o->optimizer_attrs[a].name, name)) return &o->optimizer_attrs[a];
-    return NULL;
-}
 
 static double attr_value(const ot_attr_t *a) { return !a ? 0 : a->type == OT_ATTR_INT ? (double)a->i : a->f; }
 
@@ -320,8 +346,97 @@ static double attr_value(const ot_attr_t *a) { return !a ? 0 : a->type == OT_ATT
 static int active_states(const ot_op_def_t *opt, const ot_prepare_options_t *o, const ot_state_spec_t **out) {
     int n = 0;
     for (const ot_state_spec_t *s = opt->states; s && s->name && n < OT_MAX_OPTIMIZER_STATES; s++)
-        if (!s->when || attr_value(find_attr(o, s->when)) != 0) out[n++] = s;
+        if (!s->when || attr_value(prep_option_attr(o, s->when)) != 0) out[n++] = s;
     return n;
+}
+
+/* step += 1; lr (state, so schedules write a tensor); one optimizer node
+ * over every parameter, reading the accumulated gradients and its states. */
+static ot_status_t *optimizer_stage(prep_t *p, const ot_op_def_t *opt, float lr) {
+    const ot_prepare_options_t *o = p->o;
+    int n = p->n_params;
+    int64_t one = 1;
+    ot_shape_t scalar = ot_shape_make(0, NULL);
+    ot_tensor_t lr_t = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, one_t = {OT_DTYPE_INT64, {0, {0}}, &one};
+    prep_init(p, &p->opt, "lr", &lr_t);
+    prep_init(p, &p->opt, "onnxtrain.one", &one_t);
+    const char *s_in[] = {"step", "onnxtrain.one"}, *s_out[] = {"step.next"}, *l_in[] = {"lr"}, *l_out[] = {"lr.next"};
+    prep_node(p, &p->opt, "", "Add", 2, s_in, 1, s_out);
+    prep_node(p, &p->opt, "", "Identity", 1, l_in, 1, l_out);
+    prep_bind(p, &p->opt, "step", "step.next", OT_DTYPE_INT64, &scalar);
+    prep_bind(p, &p->opt, "lr", "lr.next", OT_DTYPE_FLOAT, &scalar);
+
+    const ot_state_spec_t *states[OT_MAX_OPTIMIZER_STATES];
+    int S = active_states(opt, o, states), n_in = 2 + n * (2 + S), n_out = n * (1 + S);
+    const char **in = pb_alloc(&p->b, sizeof *in * (size_t)n_in), **out = pb_alloc(&p->b, sizeof *out * (size_t)n_out);
+    if (!in || !out) return prep_oom();
+    in[0] = "lr";
+    in[1] = "step.next";
+    for (int i = 0; i < n; i++) {
+        const ot_value_t *pv = p->param_values[i];
+        in[2 + i] = p->params[i];
+        in[2 + n + i] = prep_cat(p, p->params[i], ".grad");
+        out[i] = prep_cat(p, p->params[i], ".new");
+        prep_bind(p, &p->opt, p->params[i], out[i], pv->type.dtype, &pv->type.shape);
+        for (int s = 0; s < S; s++) {
+            char suffix[64];
+            snprintf(suffix, sizeof suffix, ".%s", states[s]->name);
+            const char *state = prep_cat(p, p->params[i], suffix);
+            in[2 + n * (2 + s) + i] = state;
+            out[n * (1 + s) + i] = prep_cat(p, state, ".new");
+            prep_fill(p, &p->opt, state, pv->type.dtype, &pv->type.shape,
+                      attr_value(prep_option_attr(o, states[s]->init)));
+            prep_bind(p, &p->opt, state, out[n * (1 + s) + i], pv->type.dtype, &pv->type.shape);
+        }
+    }
+    Onnx__NodeProto *on = prep_node(p, &p->opt, opt->domain ? opt->domain : "", opt->op_type, n_in, in, n_out, out);
+    for (int a = 0; on && a < o->n_optimizer_attrs; a++) {
+        const ot_attr_t *at = &o->optimizer_attrs[a];
+        switch (at->type) {
+        case OT_ATTR_FLOAT: pb_attr_float(&p->b, on, at->name, at->f); break;
+        case OT_ATTR_INT: pb_attr_int(&p->b, on, at->name, at->i); break;
+        case OT_ATTR_FLOATS: pb_attr_floats(&p->b, on, at->name, at->floats, (size_t)at->n); break;
+        case OT_ATTR_INTS: pb_attr_ints(&p->b, on, at->name, at->ints, (size_t)at->n); break;
+        default:
+            return ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer attribute '%s': unsupported type", at->name);
+        }
+    }
+    return NULL;
+}
+
+/* Opset imports for the training domains and a plugin optimizer's own. */
+static void add_opsets(prep_t *p, const ot_op_def_t *opt) {
+    Onnx__ModelProto *mp = p->mp;
+    size_t cap = mp->n_opset_import;
+    const char *domains[] = {"ai.onnx.preview.training", OT_DOMAIN, "com.microsoft", opt->domain ? opt->domain : ""};
+    int versions[] = {1, 1, 1, opt->since_version};
+    for (size_t d = 0; d < sizeof domains / sizeof domains[0]; d++) {
+        bool seen = !*domains[d] || ot_model_opset(p->m, domains[d]) >= 0;
+        for (size_t e = 0; e < d && !seen; e++) seen = !strcmp(domains[e], domains[d]);
+        if (seen) continue;
+        Onnx__OperatorSetIdProto *op = pb_alloc(&p->b, sizeof *op);
+        if (op) {
+            onnx__operator_set_id_proto__init(op);
+            op->domain = (char *)domains[d];
+            op->has_version = 1;
+            op->version = versions[d];
+        }
+        PB_PUSH(&p->b, mp->opset_import, mp->n_opset_import, cap, op);
+    }
+}
+
+/* A new TrainingInfoProto whose algorithm is named `name`. */
+static void new_stage(prep_t *p, prep_stage_t *s, const char *name) {
+    s->g = pb_alloc(&p->b, sizeof *s->g);
+    s->ti = pb_alloc(&p->b, sizeof *s->ti);
+    if (!s->g || !s->ti) {
+        p->b.oom = true;
+        return;
+    }
+    onnx__graph_proto__init(s->g);
+    onnx__training_info_proto__init(s->ti);
+    s->g->name = (char *)name;
+    s->ti->algorithm = s->g;
 }
 
 /* ---- public -------------------------------------------------------------- */
@@ -354,7 +469,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         return ot_status_create(OT_ERR_INVALID_ARGUMENT, "the model already has a value named '%s' (choose --labels)", labels);
 
     ot_arena_t *arena = ot_arena_create();
-    if (!arena) return oom();
+    if (!arena) return prep_oom();
     prep_t p = {.b = {arena, false}, .m = m, .o = o};
     ot_status_t *st = NULL;
     uint8_t *bytes = NULL;
@@ -368,26 +483,27 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         goto done;
     }
     Onnx__ModelProto *mp = p.mp;
-    p.cap_main_init = mp->graph->n_initializer;
-    p.cap_main_node = mp->graph->n_node;
-    p.grad = pb_alloc(&p.b, sizeof *p.grad);
-    p.opt = pb_alloc(&p.b, sizeof *p.opt);
-    p.ti_grad = pb_alloc(&p.b, sizeof *p.ti_grad);
-    p.ti_opt = pb_alloc(&p.b, sizeof *p.ti_opt);
-    if (!p.grad || !p.opt || !p.ti_grad || !p.ti_opt) {
-        st = oom();
+    p.main = (prep_stage_t){.g = mp->graph, .cap_node = mp->graph->n_node, .cap_init = mp->graph->n_initializer};
+    new_stage(&p, &p.grad, "onnxtrain.gradient");
+    new_stage(&p, &p.opt, "onnxtrain.optimizer");
+    p.params = pb_alloc(&p.b, sizeof *p.params * (size_t)(ir->n_values + 1));
+    p.param_values = pb_alloc(&p.b, sizeof *p.param_values * (size_t)(ir->n_values + 1));
+    if (p.b.oom || !p.params || !p.param_values) {
+        st = prep_oom();
         goto done;
     }
-    onnx__graph_proto__init(p.grad);
-    onnx__graph_proto__init(p.opt);
-    onnx__training_info_proto__init(p.ti_grad);
-    onnx__training_info_proto__init(p.ti_opt);
-    p.grad->name = "onnxtrain.gradient";
-    p.opt->name = "onnxtrain.optimizer";
-    p.ti_grad->algorithm = p.grad;
-    p.ti_opt->algorithm = p.opt;
+    for (int k = 0; k < ir->n_initializers; k++)
+        if (is_trainable(m, ir->initializers[k], o)) {
+            p.param_values[p.n_params] = &ir->values[ir->initializers[k]];
+            p.params[p.n_params++] = ir->values[ir->initializers[k]].name;
+        }
+    if (p.n_params == 0) {
+        st = ot_status_create(OT_ERR_INVALID_ARGUMENT, "nothing to train: no float initializer is read by the model "
+                                                       "(or all are frozen)");
+        goto done;
+    }
 
-    /* training mode */
+    /* the inference graph in training mode */
     int n_bn = 0, n_drop = 0;
     for (size_t i = 0; i < mp->graph->n_node && !st; i++) {
         Onnx__NodeProto *n = mp->graph->node[i];
@@ -395,153 +511,20 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         if (!strcmp(n->op_type, "BatchNormalization")) st = batchnorm_to_training(&p, n, n_bn++);
         else if (!strcmp(n->op_type, "Dropout")) st = dropout_to_training(&p, n, n_drop++);
     }
-    if (st) goto done;
-
-    /* [0] loss, Gradient, accumulation */
-    if ((st = add_loss(&p, ir->values[y].name, &ir->values[y], labels))) goto done;
-    int n_params = 0;
-    const char **params = pb_alloc(&p.b, sizeof *params * (size_t)(ir->n_values + 1));
-    const char **zs = pb_alloc(&p.b, sizeof *zs * (size_t)(ir->n_inputs + 1));
-    if (!params || !zs) {
-        st = oom();
-        goto done;
-    }
-    for (int k = 0; k < ir->n_initializers; k++)
-        if (is_trainable(m, ir->initializers[k], o)) params[n_params++] = ir->values[ir->initializers[k]].name;
-    if (n_params == 0) {
-        st = ot_status_create(OT_ERR_INVALID_ARGUMENT, "nothing to train: no float initializer is read by the model "
-                                                       "(or all are frozen)");
-        goto done;
-    }
-    int n_zs = 0;
-    for (int k = 0; k < ir->n_inputs; k++)
-        if (!ir->values[ir->inputs[k]].is_initializer) zs[n_zs++] = ir->values[ir->inputs[k]].name;
-    const char **g_in = pb_alloc(&p.b, sizeof *g_in * (size_t)(n_params + n_zs + 1));
-    const char **g_out = pb_alloc(&p.b, sizeof *g_out * (size_t)(n_params + 1));
-    if (!g_in || !g_out) {
-        st = oom();
-        goto done;
-    }
-    for (int i = 0; i < n_params; i++) g_in[i] = params[i], g_out[i] = fmt(&p, params[i], ".grad.step");
-    for (int i = 0; i < n_zs; i++) g_in[n_params + i] = zs[i];
-    Onnx__NodeProto *gn = add_node(&p, p.grad, &p.cap_gn, "ai.onnx.preview.training", "Gradient", n_params + n_zs,
-                                   g_in, n_params, g_out);
-    pb_attr_strings(&p.b, gn, "xs", params, (size_t)n_params);
-    if (n_zs) pb_attr_strings(&p.b, gn, "zs", zs, (size_t)n_zs);
-    pb_attr_string(&p.b, gn, "y", "loss");
-    ot_shape_t scalar = ot_shape_make(0, NULL);
-    add_output(&p, p.grad, &p.cap_go, "loss", ir->values[y].type.dtype, &scalar);
-    {
-        int64_t zero = 0;
-        ot_tensor_t step_t = {OT_DTYPE_INT64, {0, {0}}, &zero};
-        add_init(&p, mp->graph, &p.cap_main_init, "step", &step_t);
-        add_init(&p, p.grad, &p.cap_gi, "onnxtrain.grad_step", &step_t);
-        const char *eq_in[] = {"onnxtrain.grad_step", "step"}, *eq_out[] = {"onnxtrain.grads_current"};
-        const char *not_in[] = {"onnxtrain.grads_current"}, *not_out[] = {"onnxtrain.overwrite_grads"};
-        const char *id_in[] = {"step"}, *id_out[] = {"onnxtrain.grad_step.next"};
-        add_node(&p, p.grad, &p.cap_gn, "", "Equal", 2, eq_in, 1, eq_out);
-        add_node(&p, p.grad, &p.cap_gn, "", "Not", 1, not_in, 1, not_out);
-        add_node(&p, p.grad, &p.cap_gn, "", "Identity", 1, id_in, 1, id_out);
-        bind_output(&p, p.ti_grad, &p.cap_gb, &p.cap_go, "onnxtrain.grad_step", "onnxtrain.grad_step.next",
-                    OT_DTYPE_INT64, &scalar);
-    }
-    for (int i = 0; i < n_params; i++) {
-        const ot_value_t *pv = &ir->values[ot_graph_find(ir, params[i])];
-        const char *acc = fmt(&p, params[i], ".grad"), *sum = fmt(&p, params[i], ".grad.sum");
-        /* in the inference graph's initializers: stage [1] reads them too */
-        add_zeros(&p, mp->graph, &p.cap_main_init, acc, pv->type.dtype, &pv->type.shape, 0);
-        const char *in[] = {acc, g_out[i], "onnxtrain.overwrite_grads"}, *outn[] = {fmt(&p, params[i], ".grad.updated"), sum};
-        add_node(&p, p.grad, &p.cap_gn, "com.microsoft", "InPlaceAccumulatorV2", 3, in, 2, outn);
-        bind_output(&p, p.ti_grad, &p.cap_gb, &p.cap_go, acc, sum, pv->type.dtype, &pv->type.shape);
-    }
-
-    /* [1] optimizer: step += 1, lr, the optimizer node and its states */
-    {
-        int64_t one = 1;
-        ot_tensor_t lr_t = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, one_t = {OT_DTYPE_INT64, {0, {0}}, &one};
-        add_init(&p, p.opt, &p.cap_oi, "lr", &lr_t);
-        add_init(&p, p.opt, &p.cap_oi, "onnxtrain.one", &one_t);
-        const char *s_in[] = {"step", "onnxtrain.one"}, *s_out[] = {"step.next"}, *l_in[] = {"lr"}, *l_out[] = {"lr.next"};
-        add_node(&p, p.opt, &p.cap_on, "", "Add", 2, s_in, 1, s_out);
-        add_node(&p, p.opt, &p.cap_on, "", "Identity", 1, l_in, 1, l_out); /* lr is state: schedules write it */
-        bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, "step", "step.next", OT_DTYPE_INT64, &scalar);
-        bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, "lr", "lr.next", OT_DTYPE_FLOAT, &scalar);
-        const ot_state_spec_t *states[OT_MAX_OPTIMIZER_STATES];
-        int S = active_states(opt, o, states), n_in = 2 + n_params * (2 + S), n_out = n_params * (1 + S);
-        const char **in = pb_alloc(&p.b, sizeof *in * (size_t)n_in), **outn = pb_alloc(&p.b, sizeof *outn * (size_t)n_out);
-        if (!in || !outn) {
-            st = oom();
-            goto done;
-        }
-        in[0] = "lr";
-        in[1] = "step.next";
-        for (int i = 0; i < n_params; i++) {
-            const ot_value_t *pv = &ir->values[ot_graph_find(ir, params[i])];
-            in[2 + i] = params[i];
-            in[2 + n_params + i] = fmt(&p, params[i], ".grad");
-            outn[i] = fmt(&p, params[i], ".new");
-            bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, params[i], outn[i], pv->type.dtype, &pv->type.shape);
-            for (int s = 0; s < S; s++) {
-                char suffix[64];
-                snprintf(suffix, sizeof suffix, ".%s", states[s]->name);
-                const char *state = fmt(&p, params[i], suffix);
-                in[2 + n_params * (2 + s) + i] = state;
-                outn[n_params * (1 + s) + i] = fmt(&p, state, ".new");
-                add_zeros(&p, p.opt, &p.cap_oi, state, pv->type.dtype, &pv->type.shape,
-                          attr_value(find_attr(o, states[s]->init)));
-                bind_output(&p, p.ti_opt, &p.cap_ob, &p.cap_oo, state, outn[n_params * (1 + s) + i], pv->type.dtype,
-                            &pv->type.shape);
-            }
-        }
-        Onnx__NodeProto *on = add_node(&p, p.opt, &p.cap_on, opt->domain ? opt->domain : "", opt->op_type, n_in, in, n_out, outn);
-        for (int a = 0; on && a < o->n_optimizer_attrs; a++) {
-            const ot_attr_t *at = &o->optimizer_attrs[a];
-            switch (at->type) {
-            case OT_ATTR_FLOAT: pb_attr_float(&p.b, on, at->name, at->f); break;
-            case OT_ATTR_INT: pb_attr_int(&p.b, on, at->name, at->i); break;
-            case OT_ATTR_FLOATS: pb_attr_floats(&p.b, on, at->name, at->floats, (size_t)at->n); break;
-            case OT_ATTR_INTS: pb_attr_ints(&p.b, on, at->name, at->ints, (size_t)at->n); break;
-            default:
-                st = ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer attribute '%s': unsupported type", at->name);
-                goto done;
-            }
-        }
-    }
-
-    /* opsets: the training domains; the model */
-    size_t cap_ops = mp->n_opset_import;
-    /* the optimizer's own domain last: a plugin's */
-    const char *domains[] = {"ai.onnx.preview.training", OT_DOMAIN, "com.microsoft", opt->domain ? opt->domain : ""};
-    int versions[] = {1, 1, 1, opt->since_version};
-    for (size_t d = 0; d < sizeof domains / sizeof domains[0]; d++) {
-        bool seen = !*domains[d] || ot_model_opset(m, domains[d]) >= 0;
-        for (size_t e = 0; e < d && !seen; e++) seen = !strcmp(domains[e], domains[d]);
-        if (seen) continue;
-        Onnx__OperatorSetIdProto *op = pb_alloc(&p.b, sizeof *op);
-        if (op) {
-            onnx__operator_set_id_proto__init(op);
-            op->domain = (char *)domains[d];
-            op->has_version = 1;
-            op->version = versions[d];
-        }
-        PB_PUSH(&p.b, mp->opset_import, mp->n_opset_import, cap_ops, op);
-    }
+    if (st || (st = gradient_stage(&p, &ir->values[y], labels)) || (st = optimizer_stage(&p, opt, lr))) goto done;
+    add_opsets(&p, opt);
     Onnx__TrainingInfoProto **tis = pb_alloc(&p.b, sizeof *tis * 2);
-    if (!tis) {
-        st = oom();
+    if (!tis || p.b.oom) {
+        st = prep_oom();
         goto done;
     }
-    tis[0] = p.ti_grad;
-    tis[1] = p.ti_opt;
+    tis[0] = p.grad.ti;
+    tis[1] = p.opt.ti;
     mp->training_info = tis;
     mp->n_training_info = 2;
-    if (p.b.oom) {
-        st = oom();
-        goto done;
-    }
     len = onnx__model_proto__get_packed_size(mp);
     if (!(bytes = malloc(len ? len : 1))) {
-        st = oom();
+        st = prep_oom();
         goto done;
     }
     onnx__model_proto__pack(mp, bytes);

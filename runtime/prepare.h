@@ -1,0 +1,50 @@
+/* runtime/prepare.h: the builder behind ot_model_prepare (runtime/prepare.c),
+ * shared by the files that add parts of the training program
+ * (runtime/prepare_*.c: schedules, clipping, initialization...).
+ *
+ * Everything is built on the protobuf in one arena; a failed allocation
+ * sets p->b.oom and the builders become no-ops, checked once at the end. */
+#ifndef ONNXTRAIN_PREPARE_H
+#define ONNXTRAIN_PREPARE_H
+
+#include "runtime/pb_build.h"
+
+/* A graph being built: the inference graph (ti == NULL) or the algorithm
+ * of one TrainingInfoProto, with the capacities of its growable arrays. */
+typedef struct prep_stage {
+    Onnx__GraphProto *g;
+    Onnx__TrainingInfoProto *ti;
+    size_t cap_node, cap_init, cap_input, cap_output, cap_binding;
+} prep_stage_t;
+
+typedef struct prep {
+    pb_t b;
+    Onnx__ModelProto *mp;                   /* the model being turned into a training model */
+    const ot_model_t *m;                    /* the same model, loaded (for types and shapes) */
+    const ot_prepare_options_t *o;
+    prep_stage_t main;                      /* the inference graph */
+    prep_stage_t grad;                      /* training_info[0]: loss, Gradient, accumulation */
+    prep_stage_t opt;                       /* training_info[1]: the optimizer step */
+    int n_params;
+    const char **params;                    /* the trainable initializers */
+    const ot_value_t **param_values;        /* their values in p->m */
+} prep_t;
+
+ot_status_t *prep_oom(void);
+/* a + b, in the arena */
+char *prep_cat(prep_t *p, const char *a, const char *b);
+/* A node named "onnxtrain/<op>/<first output>" appended to s. */
+Onnx__NodeProto *prep_node(prep_t *p, prep_stage_t *s, const char *domain, const char *op, int n_in,
+                           const char *const *in, int n_out, const char *const *out);
+/* An initializer of s holding a copy of t. */
+void prep_init(prep_t *p, prep_stage_t *s, const char *name, const ot_tensor_t *t);
+/* An initializer of s filled with `value`. */
+void prep_fill(prep_t *p, prep_stage_t *s, const char *name, ot_dtype_t dt, const ot_shape_t *shape, double value);
+/* A typed output of s (onnx.checker wants types on outputs). */
+void prep_output(prep_t *p, prep_stage_t *s, const char *name, ot_dtype_t dt, const ot_shape_t *shape);
+/* key <- value in s's update_binding, value declared an output of s, of key's type. */
+void prep_bind(prep_t *p, prep_stage_t *s, const char *key, const char *value, ot_dtype_t dt, const ot_shape_t *shape);
+/* The optimizer attribute `name` given in the options, or NULL. */
+const ot_attr_t *prep_option_attr(const ot_prepare_options_t *o, const char *name);
+
+#endif
