@@ -9,22 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "onnxtrain/onnxtrain.h"
 
 namespace {
 
 const std::string kDir = std::string(OT_SOURCE_DIR) + "/tests/fixtures/prepare/";
-
-std::string run_cli(const std::string &args, int *status) {
-    std::string cmd = std::string(OT_BINARY_DIR) + "/onnxtrain " + args + " 2>&1";
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p) return "popen failed";
-    char buf[512];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    *status = pclose(p);
-    return out;
-}
 
 std::vector<double> read_losses(const std::string &csv) {
     std::vector<double> out;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "cli_runner.h"
 #include "onnxtrain/onnxtrain.h"
 
 namespace {
@@ -218,17 +219,6 @@ TEST(TrainingInfo, PlainModelIsRefused) {
 // `onnxtrain train` on the same model: batching (consecutive rows, wrapping),
 // the CSV log, checkpoints that load as training models, clear refusals.
 namespace {
-
-std::string run_cli(const std::string &args, int *status) {
-    std::string cmd = std::string(OT_BINARY_DIR) + "/onnxtrain " + args + " 2>&1";
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p) return "popen failed";
-    char buf[512];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    *status = pclose(p);
-    return out;
-}
 
 TEST(TrainingInfoCli, TrainLogsNumpyLossesAndCheckpoints) {
     std::string tmp = ::testing::TempDir(), log = tmp + "ot_train_log.csv", ckpt = tmp + "ot_train_ckpt.onnx";
