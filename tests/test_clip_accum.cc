@@ -262,9 +262,9 @@ struct Prepared {
     }
 };
 
-ot_status_t *prepare(Prepared &p, const ot_prepare_options_t &o) {
+ot_status_t *prepare(Prepared &p, const ot_prepare_options_t &o, const char *model = "mlp.onnx") {
     ot_status_t *st = ot_registry_create(&p.reg);
-    if (!st) st = ot_model_load((kDir + "mlp.onnx").c_str(), p.reg, nullptr, &p.m);
+    if (!st) st = ot_model_load((kDir + model).c_str(), p.reg, nullptr, &p.m);
     if (!st) st = ot_model_prepare(p.m, &o, &p.prepared);
     if (!st) st = ot_training_session_create(p.prepared, &p.ts);
     return st;
@@ -359,6 +359,48 @@ TEST(ClipPrepare, DefaultsAddNothingAndAccumulateIsMetadata) {
     ASSERT_EQ(st, nullptr) << ot_status_message(st);
     ASSERT_NE(ot_model_metadata(acc.prepared, "onnxtrain.accumulate"), nullptr);
     EXPECT_STREQ(ot_model_metadata(acc.prepared, "onnxtrain.accumulate"), "4");
+}
+
+// Clip by value on a model importing opset 10 (Clip-6, bounds as attributes)
+// trains exactly as on opset 14 (Clip-11, bounds as inputs; that path is
+// checked against torch above). MSE: opset 10 has no SoftmaxCrossEntropyLoss.
+TEST(ClipPrepare, ClipValueAtOpset10MatchesOpset14) {
+    std::vector<float> losses[2];
+    for (int k = 0; k < 2; k++) {
+        Prepared p;
+        ot_attr_t momentum{};
+        momentum.name = "momentum";
+        momentum.type = OT_ATTR_FLOAT;
+        momentum.f = 0.9f;
+        ot_prepare_options_t o{};
+        o.loss = OT_LOSS_MSE;
+        o.optimizer = "SGD";
+        o.lr = 0.05f;
+        o.n_optimizer_attrs = 1;
+        o.optimizer_attrs = &momentum;
+        o.clip_grad_value = 0.02f;
+        ot_status_t *st = prepare(p, o, k ? "mlp_opset10.onnx" : "mlp.onnx");
+        ASSERT_EQ(st, nullptr) << ot_status_message(st);
+        ot_test::Tensor x = npz_member(kDir + "data.npz", "x");
+        ot_tensor_t xv = x.view();
+        xv.shape.dims[0] = 8;
+        ot_shape_t ys{2, {8, 5}};
+        ot_tensor_t *y = nullptr;
+        ASSERT_EQ(ot_tensor_create(OT_DTYPE_FLOAT, &ys, &y), nullptr);
+        for (int i = 0; i < 40; i++) ((float *)y->data)[i] = 0.25f * (float)(i % 5) - 0.5f;
+        const char *names[] = {"x", "labels"};
+        const ot_tensor_t *vals[] = {&xv, y};
+        for (int s = 0; s < 12; s++) {
+            xv.data = x.bytes.data() + (size_t)(s % 8) * 8 * 16 * sizeof(float);
+            float loss = 0;
+            ASSERT_EQ(ot_training_session_train_step(p.ts, 2, names, vals, &loss), nullptr);
+            ASSERT_EQ(ot_training_session_optimizer_step(p.ts), nullptr);
+            losses[k].push_back(loss);
+        }
+        ot_tensor_destroy(y);
+    }
+    EXPECT_EQ(losses[0], losses[1]);
+    EXPECT_LT(losses[0].back(), losses[0].front()) << "it trains";
 }
 
 // ---- refusals ----------------------------------------------------------------------
