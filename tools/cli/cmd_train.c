@@ -270,60 +270,64 @@ int cmd_train(int argc, char **argv) {
     }
     /* accumulation and the non-finite guard (prepare --accumulate, --skip-nonfinite) */
     const char *acc_meta = m ? ot_model_metadata(m, "onnxtrain.accumulate") : NULL;
-    int64_t accumulate = acc_meta ? strtoll(acc_meta, NULL, 10) : 1;
+    int64_t accumulate = acc_meta ? strtoll(acc_meta, NULL, 10) : 1, micro = 0; /* micro: the batch within its step */
+    if (accumulate < 1) accumulate = 1;
+    double loss_sum = 0;
     const ot_tensor_t *skipped_t = NULL;
     ot_status_t *no_guard = ts ? ot_training_session_get_state(ts, "onnxtrain.skipped_steps", &skipped_t) : NULL;
     ot_status_free(no_guard);
     if (no_guard || (skipped_t && skipped_t->dtype != OT_DTYPE_INT64)) skipped_t = NULL;
     int64_t skipped_before = skipped_t ? *(const int64_t *)skipped_t->data : 0, skipped_start = skipped_before;
-    if (accumulate < 1) accumulate = 1;
     if (log) fprintf(log, "step,loss,lr%s\n", skipped_t ? ",skipped" : "");
     float lr_probe;
     ot_status_t *no_lr = ts ? ot_training_session_get_lr(ts, &lr_probe) : NULL;
     bool has_lr_state = ts && !no_lr; /* else the log's lr is nan (a constant or input rate) */
     ot_status_free(no_lr);
     int64_t cursor = 0;
-    for (int64_t step = 1; step <= steps; step++) {
-        double step_lr = NAN, loss = 0;
-        for (int64_t micro = 0; micro < accumulate && !st; micro++) {
-            for (int64_t b = 0; b < batch; b++) {
-                if (cursor == rows) {
-                    cursor = 0;
-                    if (shuffle_rows) shuffle(perm, rows, &rng);
-                }
-                int64_t r = perm[cursor++];
-                for (int f = 0; f < n_feeds; f++) {
-                    feed_t *fd = &feeds[f];
-                    int64_t per_row = (int64_t)(fd->row_out / ot_dtype_size(fd->batch->dtype));
-                    convert((const char *)fd->data->data + (size_t)r * fd->row_in, fd->data->dtype,
-                            (char *)fd->batch->data + (size_t)b * fd->row_out, fd->batch->dtype, per_row);
-                }
+    /* one iteration per batch; `step` counts optimizer steps (K batches each with --accumulate K) */
+    for (int64_t step = 1; step <= steps; micro = (micro + 1) % accumulate, step += micro == 0) {
+        for (int64_t b = 0; b < batch; b++) {
+            if (cursor == rows) {
+                cursor = 0;
+                if (shuffle_rows) shuffle(perm, rows, &rng);
             }
-            if (ort) {
-                /* ORT's loop: train_step, optimizer_step, lazy_reset_grad */
-                float l = NAN;
-                step_lr = ot_ort_session_get_lr(ort);
-                if (!(st = ot_ort_session_train_step(ort, n_feeds, names, values, &l))) st = ot_ort_session_optimizer_step(ort);
-                ot_ort_session_lazy_reset_grad(ort);
-                loss = l;
-            } else {
-                const ot_tensor_t *loss_t = NULL;
-                float lr_now;
-                if (has_lr_state && !ot_training_session_get_lr(ts, &lr_now)) step_lr = lr_now;
-                /* all stages per batch; with accumulation stage [0] per micro-batch, the rest after the last */
-                if (!(st = ot_training_session_step(ts, accumulate > 1 ? 0 : -1, n_feeds, names, values)))
-                    st = ot_training_session_output(ts, "loss", &loss_t);
-                if (!st && accumulate > 1 && micro == accumulate - 1) st = ot_training_session_optimizer_step(ts);
-                if (!st) loss += loss_t->dtype == OT_DTYPE_DOUBLE ? *(const double *)loss_t->data : *(const float *)loss_t->data;
+            int64_t r = perm[cursor++];
+            for (int f = 0; f < n_feeds; f++) {
+                feed_t *fd = &feeds[f];
+                int64_t per_row = (int64_t)(fd->row_out / ot_dtype_size(fd->batch->dtype));
+                convert((const char *)fd->data->data + (size_t)r * fd->row_in, fd->data->dtype,
+                        (char *)fd->batch->data + (size_t)b * fd->row_out, fd->batch->dtype, per_row);
             }
         }
-        loss /= (double)accumulate; /* the mean loss of the step's micro-batches */
+        double step_lr = NAN, loss = NAN;
+        if (ort) {
+            /* ORT's loop: train_step, optimizer_step, lazy_reset_grad */
+            float l = NAN;
+            step_lr = ot_ort_session_get_lr(ort);
+            if (!(st = ot_ort_session_train_step(ort, n_feeds, names, values, &l))) st = ot_ort_session_optimizer_step(ort);
+            ot_ort_session_lazy_reset_grad(ort);
+            loss = l;
+        } else {
+            const ot_tensor_t *loss_t = NULL;
+            float lr_now;
+            if (has_lr_state && !ot_training_session_get_lr(ts, &lr_now)) step_lr = lr_now;
+            /* all stages; with accumulation stage [0] per batch and the optimizer after the K-th */
+            if (!(st = ot_training_session_step(ts, accumulate > 1 ? 0 : -1, n_feeds, names, values)))
+                st = ot_training_session_output(ts, "loss", &loss_t);
+            if (!st && accumulate > 1 && micro == accumulate - 1) st = ot_training_session_optimizer_step(ts);
+            if (!st) loss = loss_t->dtype == OT_DTYPE_DOUBLE ? *(const double *)loss_t->data : *(const float *)loss_t->data;
+        }
         if (st) {
             char what[64];
             snprintf(what, sizeof what, "step %" PRId64, step);
             rc = cli_fail(st, what);
             goto done;
         }
+        /* accumulation: one row per optimizer step, the mean loss of its batches */
+        loss_sum += loss;
+        if (micro < accumulate - 1) continue;
+        loss = loss_sum / (double)accumulate;
+        loss_sum = 0;
         int64_t skipped_now = skipped_t ? *(const int64_t *)skipped_t->data : 0;
         if (log && skipped_t) fprintf(log, "%" PRId64 ",%.9g,%.9g,%d\n", step, loss, step_lr, skipped_now != skipped_before);
         else if (log) fprintf(log, "%" PRId64 ",%.9g,%.9g\n", step, loss, step_lr);
