@@ -1,4 +1,4 @@
-/* ops/relu.c: Relu, y = max(x, 0) (ONNX Relu-6/13/14; the versions differ
+/* ops/relu.c: Relu, y = max(x, 0), NaN kept as torch and numpy do (ONNX Relu-6/13/14; the versions differ
  * only in allowed types, so one record serves them all), and its gradient
  * com.microsoft::ReluGrad(dY, Y) = dY * (Y > 0) (ONNX Runtime's op; it reads
  * Y rather than X so X can be freed after the forward).
@@ -24,9 +24,9 @@ static ot_status_t *relu_infer(ot_infer_ctx_t *ctx) {
         const T *src = x->data;                                                            \
         T *dst = y->data;                                                                  \
         if (n > 65536) {                                                                   \
-            _Pragma("omp parallel for simd") for (int64_t i = 0; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0; \
+            _Pragma("omp parallel for simd") for (int64_t i = 0; i < n; i++) dst[i] = src[i] < 0 ? 0 : src[i]; \
         } else {                                                                           \
-            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0; \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) dst[i] = src[i] < 0 ? 0 : src[i]; \
         }                                                                                  \
     } while (0)
 

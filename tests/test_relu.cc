@@ -20,3 +20,12 @@ TEST(Relu, RefusesIntegerInput) {
 }
 
 TEST(Relu, ConformanceCase) { EXPECT_EQ(run_node_case("test_relu"), ""); }
+
+TEST(Relu, KeepsNaN) { // as torch.relu and ONNX's numpy reference: NaN is not clamped
+    Result r = run_op(Node("Relu", 14), {Tensor::f32({3}, {NAN, -1.f, INFINITY})}, 1);
+    ASSERT_EQ(r.error, "");
+    std::vector<float> y = r.outputs[0].vec<float>();
+    EXPECT_TRUE(std::isnan(y[0]));
+    EXPECT_EQ(y[1], 0.f);
+    EXPECT_EQ(y[2], INFINITY);
+}
