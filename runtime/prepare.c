@@ -513,6 +513,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     }
     if (st || (st = gradient_stage(&p, &ir->values[y], labels)) || (st = optimizer_stage(&p, opt, lr))) goto done;
     add_opsets(&p, opt);
+    if ((st = prep_initialization(&p))) goto done; /* --init: runtime/prepare_init.c */
     Onnx__TrainingInfoProto **tis = pb_alloc(&p.b, sizeof *tis * 2);
     if (!tis || p.b.oom) {
         st = prep_oom();
