@@ -65,8 +65,8 @@ ot_status_t *ot_init_gain(const ot_node_info_t *node, const char *nonlinearity, 
     else if (!strcmp(nonlinearity, "selu")) *gain = 3.0 / 4;
     else
         return OT_NODE_ERROR(node, OT_ERR_INVALID_MODEL,
-                             "nonlinearity '%s' unknown (linear, conv1d..3d, conv_transpose1d..3d, sigmoid, tanh, relu, "
-                             "leaky_relu, selu)",
+                             "nonlinearity '%s' unknown (linear, conv1d..3d, conv_transpose1d..3d, sigmoid, tanh, "
+                             "relu, leaky_relu, selu)",
                              nonlinearity);
     return NULL;
 }

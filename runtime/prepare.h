@@ -47,6 +47,9 @@ void prep_bind(prep_t *p, prep_stage_t *s, const char *key, const char *value, o
 /* The optimizer attribute `name` given in the options, or NULL. */
 const ot_attr_t *prep_option_attr(const ot_prepare_options_t *o, const char *name);
 
+/* Copies attrs onto node n (FLOAT, INT, STRING, FLOATS, INTS); `what` names
+ * them in the error for another type ("optimizer attribute 'x'"). */
+ot_status_t *prep_attrs(prep_t *p, Onnx__NodeProto *n, int n_attrs, const ot_attr_t *attrs, const char *what);
 /* training_info[0].initialization from o->init and o->init_bias_zeros
  * (runtime/prepare_init.c); nothing when both keep the model's values. */
 ot_status_t *prep_initialization(prep_t *p);

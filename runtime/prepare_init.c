@@ -80,21 +80,14 @@ static ot_status_t *add_attrs(prep_t *p, const ot_op_def_t *init, Onnx__NodeProt
             if (!strcmp(at->name, reserved[r]))
                 return ot_status_create(OT_ERR_INVALID_ARGUMENT, "initializer attribute '%s' is set by prepare",
                                         at->name);
-        if (!spec) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "initializer %s has no attribute '%s'", init->op_type, at->name);
+        if (!spec)
+            return ot_status_create(OT_ERR_INVALID_ARGUMENT, "initializer %s has no attribute '%s'", init->op_type,
+                                    at->name);
         if (spec->type != at->type)
             return ot_status_create(OT_ERR_INVALID_ARGUMENT, "initializer %s: attribute '%s' has the wrong type",
                                     init->op_type, at->name);
-        switch (at->type) {
-        case OT_ATTR_FLOAT: pb_attr_float(&p->b, n, at->name, at->f); break;
-        case OT_ATTR_INT: pb_attr_int(&p->b, n, at->name, at->i); break;
-        case OT_ATTR_STRING: pb_attr_string(&p->b, n, at->name, at->s); break;
-        case OT_ATTR_FLOATS: pb_attr_floats(&p->b, n, at->name, at->floats, (size_t)at->n); break;
-        case OT_ATTR_INTS: pb_attr_ints(&p->b, n, at->name, at->ints, (size_t)at->n); break;
-        default:
-            return ot_status_create(OT_ERR_INVALID_ARGUMENT, "initializer attribute '%s': unsupported type", at->name);
-        }
     }
-    return NULL;
+    return prep_attrs(p, n, o->n_init_attrs, o->init_attrs, "initializer");
 }
 
 /* An opset import for a plugin initializer's domain, if the model has none. */

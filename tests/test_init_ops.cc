@@ -159,7 +159,8 @@ TEST(InitOps, Moments) {
 // Q Q^T = gain^2 I (rows <= cols) or Q^T Q = gain^2 I, in float and double.
 TEST(InitOps, OrthogonalIsOrthogonal) {
     for (int64_t dt : {(int64_t)OT_DTYPE_FLOAT, (int64_t)OT_DTYPE_DOUBLE})
-        for (auto shape : {std::vector<int64_t>{64, 130}, std::vector<int64_t>{130, 64}, std::vector<int64_t>{16, 4, 3, 3}}) {
+        for (auto shape :
+             {std::vector<int64_t>{64, 130}, std::vector<int64_t>{130, 64}, std::vector<int64_t>{16, 4, 3, 3}}) {
             std::vector<double> q = run_values(init_node("Orthogonal", shape, 11, dt).f("gain", 2.0f));
             int64_t rows = shape[0], cols = (int64_t)q.size() / rows;
             bool wide = rows <= cols;

@@ -89,11 +89,13 @@ TEST(PrepareInit, KaimingUniformMatchesTorchAndRunsOnce) {
         for (const char *bias : {"fc1.bias", "fc2.bias"}) {
             const ot_tensor_t *b = l.state(bias);
             ASSERT_NE(b, nullptr);
-            for (int64_t i = 0; i < ot_shape_numel(&b->shape); i++) EXPECT_EQ(((const float *)b->data)[i], 0.0f) << bias;
+            for (int64_t i = 0; i < ot_shape_numel(&b->shape); i++)
+                EXPECT_EQ(((const float *)b->data)[i], 0.0f) << bias;
         }
     }
     // training the checkpoint does not initialize again
-    out = run_cli("train " + ckpt + " --data " + kPrepare + "mlp_data.npz --batch-size 8 --steps 1 --checkpoint " + ckpt2,
+    out = run_cli("train " + ckpt + " --data " + kPrepare +
+                      "mlp_data.npz --batch-size 8 --steps 1 --checkpoint " + ckpt2,
                   &status);
     ASSERT_EQ(status, 0) << out;
     EXPECT_EQ(out.find("initialized"), std::string::npos) << out;
