@@ -12,7 +12,9 @@
  * Arrays are converted to the input's dtype where that loses nothing
  * (int64 labels for an int32 input), refused otherwise. Batch buffers are
  * allocated once. --log writes `step,loss,lr` per step: the loss of that
- * step's forward pass (before its update) and the rate its update used. */
+ * step's forward pass (before its update) and the rate its update used.
+ * A model whose initialization graphs never ran (`prepare --init`) is
+ * initialized first, once; `--steps 0 --checkpoint OUT` does only that. */
 #include "tools/cli/cli.h"
 #include "runtime/npz.h"
 
