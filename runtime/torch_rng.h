@@ -19,8 +19,12 @@
  *     * std*sqrt(2) + mean, clamp.
  * Not reproduced: torch built for other CPU capabilities (ATEN_CPU_CAPABILITY
  * default or avx512 use glibc's logf/cosf/sinf for the >= 16 normal path),
- * other torch versions, half types. Results also depend on glibc's
- * erff/expf/logf (trunc_normal), which are exact on glibc 2.36 with FMA.
+ * other torch versions, half types. Both sides call glibc's libm (erff,
+ * expf, logf for trunc_normal; log, sin, cos for normal below 16 elements
+ * and in float64): checked with glibc 2.36 on an AVX2+FMA machine, where
+ * glibc picks its FMA variants; a libm that rounds differently could differ
+ * in the last bit. Orthogonal (ops/init_orthogonal.c) also matched torch
+ * bit for bit here (both use OpenBLAS's LAPACK); its test keeps a tolerance.
  *
  * A generator is plain state, not thread-safe: each user owns one. */
 #ifndef ONNXTRAIN_TORCH_RNG_H
