@@ -4,8 +4,9 @@
  *   draws as torch for the seed), transposed when rows < cols; A = QR
  *   (LAPACK geqrf + orgqr, from OpenBLAS); Q's column j times sign(R[j][j])
  *   (Mezzadri 2007: Haar-distributed); transposed back; times gain.
- * Orthonormal rows (rows <= cols) or columns (rows >= cols). Equal to
- * torch's up to rounding (the LAPACK builds may differ), not bit for bit.
+ * Orthonormal rows (rows <= cols) or columns (rows >= cols). Bit for bit
+ * with torch where both use the same LAPACK (Debian's OpenBLAS); another
+ * LAPACK build may round differently.
  * The QR workspace is allocated in setup(). */
 #include "ops/init_util.h"
 #include "runtime/torch_rng.h"
