@@ -11,7 +11,7 @@
  * seeded from the node name (FNV-1a), as Dropout does. The generator is
  * created in setup() and advances on every run; never constant-folded.
  * Output dtypes: float, double. */
-#include "ops/op_util.h"
+#include "ops/init_util.h"
 #include "runtime/mt19937.h"
 
 #include <math.h>
@@ -23,20 +23,8 @@ typedef struct rng_state {
     double gauss;
 } rng_state_t;
 
-static ot_status_t *random_infer(ot_infer_ctx_t *ctx) {
-    int64_t dt = ot_attr_int(ctx->node, "dtype", OT_DTYPE_FLOAT);
-    if (dt != OT_DTYPE_FLOAT && dt != OT_DTYPE_DOUBLE)
-        return OT_NODE_ERROR(ctx->node, OT_ERR_UNSUPPORTED, "dtype %lld not supported (float, double)", (long long)dt);
-    const int64_t *dims = NULL;
-    int64_t rank = ot_attr_ints(ctx->node, "shape", &dims);
-    if (rank < 0 || rank > OT_MAX_RANK) return OT_INFER_ERROR(ctx, "shape has %lld dims", (long long)rank);
-    ot_shape_t s = ot_shape_make((int)rank, dims);
-    for (int d = 0; d < s.rank; d++)
-        if (s.dims[d] < 0) return OT_INFER_ERROR(ctx, "shape[%d] = %lld is negative", d, (long long)s.dims[d]);
-    ctx->outputs[0]->dtype = (ot_dtype_t)dt;
-    ctx->outputs[0]->shape = s;
-    return NULL;
-}
+/* shape and dtype attributes, as the initializer ops (ops/init_util.h) */
+static ot_status_t *random_infer(ot_infer_ctx_t *ctx) { return ot_init_infer(ctx, 0); }
 
 static ot_status_t *random_setup(ot_kernel_t *k) {
     rng_state_t *r = calloc(1, sizeof *r);

@@ -97,6 +97,21 @@ const ot_attr_t *prep_option_attr(const ot_prepare_options_t *o, const char *nam
     return NULL;
 }
 
+ot_status_t *prep_attrs(prep_t *p, Onnx__NodeProto *n, int n_attrs, const ot_attr_t *attrs, const char *what) {
+    for (int a = 0; a < n_attrs; a++) {
+        const ot_attr_t *at = &attrs[a];
+        switch (at->type) {
+        case OT_ATTR_FLOAT: pb_attr_float(&p->b, n, at->name, at->f); break;
+        case OT_ATTR_INT: pb_attr_int(&p->b, n, at->name, at->i); break;
+        case OT_ATTR_STRING: pb_attr_string(&p->b, n, at->name, at->s); break;
+        case OT_ATTR_FLOATS: pb_attr_floats(&p->b, n, at->name, at->floats, (size_t)at->n); break;
+        case OT_ATTR_INTS: pb_attr_ints(&p->b, n, at->name, at->ints, (size_t)at->n); break;
+        default: return ot_status_create(OT_ERR_INVALID_ARGUMENT, "%s attribute '%s': unsupported type", what, at->name);
+        }
+    }
+    return NULL;
+}
+
 /* ---- which initializers train ---------------------------------------------- */
 
 static bool listed(const char *name, int n, const char *const *list) {
@@ -391,18 +406,9 @@ static ot_status_t *optimizer_stage(prep_t *p, const ot_op_def_t *opt, float lr)
         }
     }
     Onnx__NodeProto *on = prep_node(p, &p->opt, opt->domain ? opt->domain : "", opt->op_type, n_in, in, n_out, out);
-    for (int a = 0; on && a < o->n_optimizer_attrs; a++) {
-        const ot_attr_t *at = &o->optimizer_attrs[a];
-        switch (at->type) {
-        case OT_ATTR_FLOAT: pb_attr_float(&p->b, on, at->name, at->f); break;
-        case OT_ATTR_INT: pb_attr_int(&p->b, on, at->name, at->i); break;
-        case OT_ATTR_FLOATS: pb_attr_floats(&p->b, on, at->name, at->floats, (size_t)at->n); break;
-        case OT_ATTR_INTS: pb_attr_ints(&p->b, on, at->name, at->ints, (size_t)at->n); break;
-        default:
-            return ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer attribute '%s': unsupported type", at->name);
-        }
-    }
-    return prep_clip_optimizer(p, opt, on, S); /* gradient transforms, parameter groups */
+    if (!on) return prep_oom();
+    ot_status_t *st = prep_attrs(p, on, o->n_optimizer_attrs, o->optimizer_attrs, "optimizer");
+    return st ? st : prep_clip_optimizer(p, opt, on, S); /* gradient transforms, parameter groups */
 }
 
 /* Opset imports for the training domains and a plugin optimizer's own. */
@@ -515,6 +521,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     if (st || (st = gradient_stage(&p, &ir->values[y], labels)) || (st = optimizer_stage(&p, opt, lr))) goto done;
     if ((st = prep_clip_finish(&p))) goto done; /* the non-finite guard: after every part of stage [1] */
     add_opsets(&p, opt);
+    if ((st = prep_initialization(&p))) goto done; /* --init: runtime/prepare_init.c */
     Onnx__TrainingInfoProto **tis = pb_alloc(&p.b, sizeof *tis * 2);
     if (!tis || p.b.oom) {
         st = prep_oom();

@@ -58,5 +58,11 @@ ot_status_t *prep_clip_optimizer(prep_t *p, const ot_op_def_t *opt, Onnx__NodePr
 /* Once stage [1] is complete: the non-finite guard over its bindings, the
  * accumulation metadata. */
 ot_status_t *prep_clip_finish(prep_t *p);
+/* Copies attrs onto node n (FLOAT, INT, STRING, FLOATS, INTS); `what` names
+ * them in the error for another type ("optimizer attribute 'x'"). */
+ot_status_t *prep_attrs(prep_t *p, Onnx__NodeProto *n, int n_attrs, const ot_attr_t *attrs, const char *what);
+/* training_info[0].initialization from o->init and o->init_bias_zeros
+ * (runtime/prepare_init.c); nothing when both keep the model's values. */
+ot_status_t *prep_initialization(prep_t *p);
 
 #endif

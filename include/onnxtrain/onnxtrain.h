@@ -151,6 +151,16 @@ typedef struct ot_prepare_options {
                                  trains at lr * lr_mult[i] */
     const char *const *lr_mult_patterns;
     const float *lr_mult;
+    /* initialization (runtime/prepare_init.c): an `initialization` graph in
+     * training_info[0] that `train` runs once, before the first step */
+    const char *init;          /* initializer op (OT_OP_INITIALIZER, name matched loosely:
+                                  "kaiming_uniform") for every parameter of rank >= 2, with seed
+                                  `seed` (0 without has_seed) + its index among them; NULL or
+                                  "keep": the weights as they are */
+    int n_init_attrs;          /* its own attributes (gain, mode...); not shape/dtype/seed/fans */
+    const ot_attr_t *init_attrs;
+    bool init_bias_zeros;      /* biases (rank 1, read as Gemm/Conv/ConvTranspose/BatchNormalization/
+                                  LayerNormalization input 2 or by Add) start at zero */
 } ot_prepare_options_t;
 
 /* Turns an inference model into a standard ONNX training model (see

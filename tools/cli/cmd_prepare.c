@@ -20,7 +20,8 @@ static void prepare_usage(FILE *f) {
     fprintf(f,
             "usage: onnxtrain prepare MODEL.onnx -o TRAIN.onnx --loss {cross_entropy,mse,l1,bce_with_logits,none}\n"
             "           --optimizer {sgd,adam,adamw,...} [--lr X] [--output NAME] [--labels NAME]\n"
-            "           [--freeze NAME,...] [--seed N] [--init keep] [--pytorch-running-var] [--plugin LIB.so]\n"
+            "           [--freeze NAME,...] [--seed N] [--init keep|NAME [--init-ATTR V ...]] [--init-bias keep|zeros]\n"
+            "           [--pytorch-running-var] [--plugin LIB.so]\n"
             "           [optimizer hyperparameters: --momentum X --dampening X --nesterov --weight-decay X\n"
             "            --betas B1,B2 --eps X --amsgrad --maximize ...]\n"
             "           [--clip-grad-norm X [--clip-norm-type P|inf]] [--clip-grad-value X] [--accumulate K]\n"
@@ -34,7 +35,10 @@ static void prepare_usage(FILE *f) {
             "  optimizer step. --accumulate K: one optimizer step per K train steps, on their mean gradient.\n"
             "--skip-nonfinite: a step whose gradients hold NaN/Inf changes nothing and is counted.\n"
             "--no-decay / --no-decay-1d: weight_decay 0 for parameters whose name contains a pattern / of rank 1;\n"
-            "  --lr-mult PATTERN=X: lr * X for parameters whose name contains PATTERN (first match).\n");
+            "  --lr-mult PATTERN=X: lr * X for parameters whose name contains PATTERN (first match).\n"
+            "--init NAME: `train` first sets every weight (rank >= 2) by initializer op NAME (kaiming_uniform,\n"
+            "  xavier_normal, orthogonal... see `onnxtrain ops`), seeded --seed + its index, as torch.nn.init does;\n"
+            "  --init-ATTR V sets the op's attributes (--init-gain 2, --init-mode fan_out); --init-bias zeros.\n");
 }
 
 static bool parse_loss(const char *s, ot_loss_kind_t *out) {
@@ -150,6 +154,9 @@ int cmd_prepare(int argc, char **argv) {
     const char *hp_flag[32], *hp_value[32];
     int n_hp = 0;
     clip_groups_t groups = {0};
+    /* --init-ATTR flags, resolved once the initializer is known (tools/cli/cli_init.c) */
+    const char *init_flag[16], *init_value[16], *init_bias = "keep";
+    int n_init = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -197,6 +204,17 @@ int cmd_prepare(int argc, char **argv) {
         } else if (!strcmp(a, "--init")) {
             NEED_VALUE();
             init = v;
+        } else if (!strcmp(a, "--init-bias")) {
+            NEED_VALUE();
+            init_bias = v;
+        } else if (!strncmp(a, "--init-", 7)) {
+            NEED_VALUE();
+            if (n_init == 16) {
+                fprintf(stderr, "onnxtrain prepare: too many --init-ATTR flags\n");
+                return 2;
+            }
+            init_flag[n_init] = a + 7;
+            init_value[n_init++] = v;
         } else if (!strcmp(a, "--pytorch-running-var")) {
             o.unbiased_running_var = true;
         } else if (!strcmp(a, "--plugin")) {
@@ -237,8 +255,8 @@ int cmd_prepare(int argc, char **argv) {
         fprintf(stderr, "onnxtrain prepare: unknown loss '%s'\n", loss);
         return 2;
     }
-    if (strcmp(init, "keep") != 0) {
-        fprintf(stderr, "onnxtrain prepare: --init %s: only 'keep' is supported so far\n", init);
+    if (strcmp(init_bias, "keep") && strcmp(init_bias, "zeros")) {
+        fprintf(stderr, "onnxtrain prepare: --init-bias %s: keep or zeros\n", init_bias);
         return 2;
     }
     ot_registry_t *reg = NULL;
@@ -257,6 +275,29 @@ int cmd_prepare(int argc, char **argv) {
         goto done;
     }
     o.optimizer = op->op_type;
+    /* --init (runtime/prepare_init.c) */
+    ot_attr_t init_attrs[16];
+    char init_names[16][64];
+    if (strcmp(init, "keep")) {
+        const ot_op_def_t *iop = ot_registry_find_kind(reg, init, OT_OP_INITIALIZER);
+        if (!iop) {
+            fprintf(stderr, "onnxtrain prepare: unknown initializer '%s' (`onnxtrain ops` lists them)\n", init);
+            rc = 2;
+            goto done;
+        }
+        if (cli_init_attrs(iop, n_init, init_flag, init_value, init_attrs, init_names)) {
+            rc = 2;
+            goto done;
+        }
+        o.init = iop->op_type;
+    } else if (n_init) {
+        fprintf(stderr, "onnxtrain prepare: --init-%s needs --init NAME\n", init_flag[0]);
+        rc = 2;
+        goto done;
+    }
+    o.n_init_attrs = n_init;
+    o.init_attrs = init_attrs;
+    o.init_bias_zeros = !strcmp(init_bias, "zeros");
     for (int h = 0; h < n_hp; h++) {
         char name[64];
         size_t len = strlen(hp_flag[h]);
@@ -320,8 +361,9 @@ int cmd_prepare(int argc, char **argv) {
         rc = cli_fail(st, in_path);
         goto done;
     }
-    printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer\n", out_path, loss,
-           o.optimizer, (double)(o.lr != 0 ? o.lr : op->default_lr));
+    printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer%s%s\n", out_path, loss,
+           o.optimizer, (double)(o.lr != 0 ? o.lr : op->default_lr),
+           o.init || o.init_bias_zeros ? " + initialization " : "", o.init ? o.init : o.init_bias_zeros ? "(biases)" : "");
     rc = 0;
 done:
     ot_model_destroy(prepared);

@@ -19,7 +19,10 @@
  * steps, and each log row is one optimizer step with the mean loss of its
  * K micro-batches. With --skip-nonfinite (state onnxtrain.skipped_steps)
  * the log gains a column `skipped` (1: that step's gradients held NaN/Inf
- * and it changed nothing) and a summary line counts the skipped steps. */
+ * and it changed nothing) and a summary line counts the skipped steps.
+ *
+ * A model whose initialization graphs never ran (`prepare --init`) is
+ * initialized first, once; `--steps 0 --checkpoint OUT` does only that. */
 #include "tools/cli/cli.h"
 #include "runtime/npz.h"
 
@@ -31,7 +34,8 @@
 
 static void train_usage(FILE *f) {
     fprintf(f, "usage: onnxtrain train (TRAIN.onnx | --ort-artifacts DIR) --data FILE.npz --batch-size N --steps S\n"
-               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT]\n");
+               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT]\n"
+               "       onnxtrain train TRAIN.onnx --steps 0 --checkpoint OUT   (only run initialization)\n");
 }
 
 /* One fed input: its data array and the batch buffer the steps read. */
@@ -152,7 +156,8 @@ int cmd_train(int argc, char **argv) {
         }
         if (takes) i++;
     }
-    if ((!model_path == !ort_dir) || !data_path || batch <= 0 || steps <= 0) {
+    bool init_only = steps == 0 && ckpt_path && model_path; /* --steps 0 --checkpoint X: initialize, save */
+    if ((!model_path == !ort_dir) || (!init_only && (!data_path || batch <= 0 || steps <= 0))) {
         train_usage(stderr);
         return 2;
     }
@@ -174,7 +179,13 @@ int cmd_train(int argc, char **argv) {
         st = ot_registry_create(&reg);
         if (!st) st = ot_model_load(model_path, reg, NULL, &m);
         if (!st) st = ot_training_session_create(m, &ts);
-        if (!st && ot_training_session_needs_initialization(ts)) st = ot_training_session_initialize(ts);
+        if (!st && ot_training_session_needs_initialization(ts) && !(st = ot_training_session_initialize(ts)))
+            printf("initialized: ran the model's initialization graphs (once: checkpoints record it)\n");
+        if (!st && init_only) {
+            if (!(st = ot_training_session_save(ts, ckpt_path))) printf("checkpoint: %s\n", ckpt_path);
+            rc = st ? cli_fail(st, ckpt_path) : 0;
+            goto done;
+        }
     }
     if (!st) st = ot_npz_load(data_path, &npz);
     if (st) {
