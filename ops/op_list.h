@@ -189,6 +189,9 @@ OT_OP(ot_op_Gradient_1)
 OT_OP(ot_op_ms_InPlaceAccumulatorV2_1)
 OT_OP(ot_op_RandomUniform_1)
 OT_OP(ot_op_RandomNormal_1)
+/* gradient clipping and the non-finite guard (ops/clip_grad_norm.c, ops/is_all_finite.c) */
+OT_OP(ot_op_ot_ClipGradNorm_1)
+OT_OP(ot_op_ms_IsAllFinite_1)
 
 
 /* ---- optimizers (optimizers/) ---- */

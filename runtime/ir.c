@@ -106,6 +106,12 @@ int ot_model_num_inputs(const ot_model_t *model) {
 
 int ot_model_num_outputs(const ot_model_t *model) { return model ? model->graph.n_outputs : 0; }
 
+const char *ot_model_metadata(const ot_model_t *model, const char *key) {
+    for (int i = 0; model && key && i < model->n_metadata; i++)
+        if (!strcmp(model->metadata[i].key, key)) return model->metadata[i].value;
+    return NULL;
+}
+
 static void value_info(const ot_value_t *v, const char **name, ot_dtype_t *dtype, ot_shape_t *shape) {
     if (name) *name = v->name;
     if (dtype) *dtype = v->type.dtype;

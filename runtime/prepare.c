@@ -312,9 +312,10 @@ static ot_status_t *gradient_stage(prep_t *p, const ot_value_t *yv, const char *
     ot_tensor_t step_t = {OT_DTYPE_INT64, {0, {0}}, &zero};
     prep_init(p, &p->main, "step", &step_t);
     prep_init(p, &p->grad, "onnxtrain.grad_step", &step_t);
-    const char *eq_in[] = {"onnxtrain.grad_step", "step"}, *eq_out[] = {"onnxtrain.grads_current"};
+    const char *calls = prep_clip_grad_counter(p); /* "step", or steps taken + skipped (prepare_clip.c) */
+    const char *eq_in[] = {"onnxtrain.grad_step", calls}, *eq_out[] = {"onnxtrain.grads_current"};
     const char *not_in[] = {"onnxtrain.grads_current"}, *not_out[] = {"onnxtrain.overwrite_grads"};
-    const char *id_in[] = {"step"}, *id_out[] = {"onnxtrain.grad_step.next"};
+    const char *id_in[] = {calls}, *id_out[] = {"onnxtrain.grad_step.next"};
     prep_node(p, &p->grad, "", "Equal", 2, eq_in, 1, eq_out);
     prep_node(p, &p->grad, "", "Not", 1, not_in, 1, not_out);
     prep_node(p, &p->grad, "", "Identity", 1, id_in, 1, id_out);
@@ -399,7 +400,7 @@ static ot_status_t *optimizer_stage(prep_t *p, const ot_op_def_t *opt, float lr)
             return ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer attribute '%s': unsupported type", at->name);
         }
     }
-    return NULL;
+    return prep_clip_optimizer(p, opt, on, S); /* gradient transforms, parameter groups */
 }
 
 /* Opset imports for the training domains and a plugin optimizer's own. */
@@ -510,6 +511,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
         else if (!strcmp(n->op_type, "Dropout")) st = dropout_to_training(&p, n, n_drop++);
     }
     if (st || (st = gradient_stage(&p, &ir->values[y], labels)) || (st = optimizer_stage(&p, opt, lr))) goto done;
+    if ((st = prep_clip_finish(&p))) goto done; /* the non-finite guard: after every part of stage [1] */
     add_opsets(&p, opt);
     Onnx__TrainingInfoProto **tis = pb_alloc(&p.b, sizeof *tis * 2);
     if (!tis || p.b.oom) {

@@ -47,4 +47,16 @@ void prep_bind(prep_t *p, prep_stage_t *s, const char *key, const char *value, o
 /* The optimizer attribute `name` given in the options, or NULL. */
 const ot_attr_t *prep_option_attr(const ot_prepare_options_t *o, const char *name);
 
+/* ---- gradient clipping, accumulation, non-finite guard, parameter groups (prepare_clip.c) ---- */
+/* The value stage [0]'s lazy reset compares onnxtrain.grad_step with: "step",
+ * or under the guard, steps taken + skipped. */
+const char *prep_clip_grad_counter(prep_t *p);
+/* Checks the options; routes the gradients of optimizer node `on` (with
+ * n_states states) through accumulation scaling and clipping; splits it
+ * into one node per parameter group. */
+ot_status_t *prep_clip_optimizer(prep_t *p, const ot_op_def_t *opt, Onnx__NodeProto *on, int n_states);
+/* Once stage [1] is complete: the non-finite guard over its bindings, the
+ * accumulation metadata. */
+ot_status_t *prep_clip_finish(prep_t *p);
+
 #endif

@@ -87,6 +87,8 @@ ot_status_t *ot_model_input_info(const ot_model_t *model, int i, const char **na
                                  ot_dtype_t *dtype, ot_shape_t *shape);
 ot_status_t *ot_model_output_info(const ot_model_t *model, int i, const char **name,
                                   ot_dtype_t *dtype, ot_shape_t *shape);
+/* The value of metadata_props entry `key`, or NULL; owned by the model. */
+const char *ot_model_metadata(const ot_model_t *model, const char *key);
 
 /* ---- inference sessions ------------------------------------------------ */
 
@@ -133,6 +135,22 @@ typedef struct ot_prepare_options {
     bool has_seed;            /* seed Dropout nodes with seed, seed + 1, ... */
     int64_t seed;
     bool unbiased_running_var; /* BatchNormalization running variance as PyTorch keeps it */
+    /* Gradient clipping, accumulation, the non-finite guard and parameter
+     * groups (runtime/prepare_clip.c). Zero values: the program is as without. */
+    float clip_grad_norm;     /* > 0: torch.nn.utils.clip_grad_norm_(params, clip_grad_norm, clip_norm_type) */
+    float clip_norm_type;     /* p > 0 or INFINITY; 0: 2 */
+    float clip_grad_value;    /* > 0: torch.nn.utils.clip_grad_value_ (before norm clipping when both) */
+    int64_t accumulate;       /* > 1: optimizer steps on the mean gradient of this many micro-batches
+                                 (train_steps); recorded as metadata "onnxtrain.accumulate" */
+    bool skip_nonfinite;      /* an optimizer step whose gradients hold NaN/Inf changes nothing (step,
+                                 weights, states) but the counter state "onnxtrain.skipped_steps" */
+    int n_no_decay;           /* parameters whose name contains one of these get weight_decay 0 */
+    const char *const *no_decay;
+    bool no_decay_1d;         /* rank-1 parameters (biases, norm weights) get weight_decay 0 */
+    int n_lr_mult;            /* a parameter whose name contains lr_mult_patterns[i] (the first such i)
+                                 trains at lr * lr_mult[i] */
+    const char *const *lr_mult_patterns;
+    const float *lr_mult;
 } ot_prepare_options_t;
 
 /* Turns an inference model into a standard ONNX training model (see

@@ -10,6 +10,7 @@
 
 #include "tools/cli/cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,18 @@ static void prepare_usage(FILE *f) {
             "           [--freeze NAME,...] [--seed N] [--init keep] [--pytorch-running-var] [--plugin LIB.so]\n"
             "           [optimizer hyperparameters: --momentum X --dampening X --nesterov --weight-decay X\n"
             "            --betas B1,B2 --eps X --amsgrad --maximize ...]\n"
+            "           [--clip-grad-norm X [--clip-norm-type P|inf]] [--clip-grad-value X] [--accumulate K]\n"
+            "           [--skip-nonfinite] [--no-decay PATTERN,...] [--no-decay-1d] [--lr-mult PATTERN=X ...]\n"
             "--lr defaults to the optimizer's torch default (adam 1e-3, rmsprop 1e-2, ...); sgd needs it.\n"
             "Writes MODEL as a training model: the loss, Gradient, gradient accumulators and the optimizer\n"
             "in ModelProto.training_info; BatchNormalization and Dropout in training mode.\n"
             "--pytorch-running-var: BatchNormalization keeps its running variance as PyTorch does (unbiased);\n"
-            "  it sets our node attribute unbiased_running_var, which onnx.checker does not know (export drops it).\n");
+            "  it sets our node attribute unbiased_running_var, which onnx.checker does not know (export drops it).\n"
+            "--clip-grad-norm/--clip-grad-value: torch.nn.utils.clip_grad_norm_/clip_grad_value_ before each\n"
+            "  optimizer step. --accumulate K: one optimizer step per K train steps, on their mean gradient.\n"
+            "--skip-nonfinite: a step whose gradients hold NaN/Inf changes nothing and is counted.\n"
+            "--no-decay / --no-decay-1d: weight_decay 0 for parameters whose name contains a pattern / of rank 1;\n"
+            "  --lr-mult PATTERN=X: lr * X for parameters whose name contains PATTERN (first match).\n");
 }
 
 static bool parse_loss(const char *s, ot_loss_kind_t *out) {
@@ -55,6 +63,80 @@ static int parse_floats(const char *s, float *out, int max) {
     return n;
 }
 
+/* ---- gradient clipping, accumulation, non-finite guard, parameter groups ---- */
+
+/* --no-decay lists and --lr-mult pairs, owned until prepare is done. */
+typedef struct clip_groups {
+    char *no_decay_copy[32];
+    int n_no_decay_copy;
+    const char *no_decay[256];
+    int n_no_decay;
+    char *mult_pattern[32];
+    float mult[32];
+    int n_mult;
+} clip_groups_t;
+
+static bool clip_number(const char *flag, const char *v, double lo_exclusive, double *out) {
+    char *end = NULL;
+    *out = strtod(v, &end);
+    if (!*v || *end || !(*out > lo_exclusive) || (isinf(*out) && strcmp(flag, "--clip-norm-type"))) {
+        fprintf(stderr, "onnxtrain prepare: %s: bad value '%s' (a number > %g%s)\n", flag, v, lo_exclusive,
+                strcmp(flag, "--clip-norm-type") ? "" : ", or inf");
+        return false;
+    }
+    return true;
+}
+
+static bool clip_flag(ot_prepare_options_t *o, clip_groups_t *g, const char *a, const char *v) {
+    double x = 0;
+    if (!strcmp(a, "--clip-grad-norm")) {
+        if (!clip_number(a, v, 0, &x)) return false;
+        o->clip_grad_norm = (float)x;
+    } else if (!strcmp(a, "--clip-norm-type")) {
+        if (!clip_number(a, v, 0, &x)) return false;
+        o->clip_norm_type = (float)x;
+    } else if (!strcmp(a, "--clip-grad-value")) {
+        if (!clip_number(a, v, 0, &x)) return false;
+        o->clip_grad_value = (float)x;
+    } else if (!strcmp(a, "--accumulate")) {
+        char *end = NULL;
+        long long k = strtoll(v, &end, 10);
+        if (!*v || *end || k < 1) {
+            fprintf(stderr, "onnxtrain prepare: --accumulate: bad value '%s' (micro-batches per step, >= 1)\n", v);
+            return false;
+        }
+        o->accumulate = k;
+    } else if (!strcmp(a, "--no-decay")) {
+        if (g->n_no_decay_copy == 32 || !(g->no_decay_copy[g->n_no_decay_copy] = strdup(v))) return false;
+        char *save = NULL;
+        for (char *t = strtok_r(g->no_decay_copy[g->n_no_decay_copy++], ",", &save); t && g->n_no_decay < 256;
+             t = strtok_r(NULL, ",", &save))
+            g->no_decay[g->n_no_decay++] = t;
+    } else { /* --lr-mult PATTERN=X */
+        const char *eq = strrchr(v, '=');
+        if (!eq || eq == v || !clip_number(a, eq + 1, 0, &x)) {
+            if (!eq || eq == v) fprintf(stderr, "onnxtrain prepare: --lr-mult: bad value '%s' (PATTERN=X)\n", v);
+            return false;
+        }
+        if (g->n_mult == 32 || !(g->mult_pattern[g->n_mult] = strndup(v, (size_t)(eq - v)))) return false;
+        g->mult[g->n_mult++] = (float)x;
+    }
+    return true;
+}
+
+static void groups_attach(clip_groups_t *g, ot_prepare_options_t *o) {
+    o->n_no_decay = g->n_no_decay;
+    o->no_decay = g->no_decay;
+    o->n_lr_mult = g->n_mult;
+    o->lr_mult_patterns = (const char *const *)g->mult_pattern;
+    o->lr_mult = g->mult;
+}
+
+static void groups_free(clip_groups_t *g) {
+    for (int i = 0; i < g->n_no_decay_copy; i++) free(g->no_decay_copy[i]);
+    for (int i = 0; i < g->n_mult; i++) free(g->mult_pattern[i]);
+}
+
 int cmd_prepare(int argc, char **argv) {
     const char *in_path = NULL, *out_path = NULL, *loss = NULL, *optimizer = NULL, *freeze = NULL, *init = "keep";
     ot_prepare_options_t o = {.lr = 0}; /* 0: the optimizer's default */
@@ -65,6 +147,7 @@ int cmd_prepare(int argc, char **argv) {
     /* hyperparameter flags are resolved once the optimizer is known */
     const char *hp_flag[32], *hp_value[32];
     int n_hp = 0;
+    clip_groups_t groups = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -114,6 +197,15 @@ int cmd_prepare(int argc, char **argv) {
             init = v;
         } else if (!strcmp(a, "--pytorch-running-var")) {
             o.unbiased_running_var = true;
+        /* gradient clipping, accumulation, non-finite guard, parameter groups (runtime/prepare_clip.c) */
+        } else if (!strcmp(a, "--clip-grad-norm") || !strcmp(a, "--clip-norm-type") || !strcmp(a, "--clip-grad-value") ||
+                   !strcmp(a, "--accumulate") || !strcmp(a, "--no-decay") || !strcmp(a, "--lr-mult")) {
+            NEED_VALUE();
+            if (!clip_flag(&o, &groups, a, v)) return 2;
+        } else if (!strcmp(a, "--skip-nonfinite")) {
+            o.skip_nonfinite = true;
+        } else if (!strcmp(a, "--no-decay-1d")) {
+            o.no_decay_1d = true;
         } else if (!strncmp(a, "--", 2)) {
             if (n_hp == 32) {
                 fprintf(stderr, "onnxtrain prepare: too many hyperparameters\n");
@@ -210,9 +302,11 @@ int cmd_prepare(int argc, char **argv) {
         frozen[o.n_freeze++] = tok;
     o.freeze = frozen;
     st = ot_model_load(in_path, reg, NULL, &m);
+    groups_attach(&groups, &o);
     if (!st) st = ot_model_prepare(m, &o, &prepared);
     if (!st) st = ot_model_save(prepared, out_path);
     free(freeze_copy);
+    groups_free(&groups);
     if (st) {
         rc = cli_fail(st, in_path);
         goto done;

@@ -13,7 +13,14 @@
  * Arrays are converted to the input's dtype where that loses nothing
  * (int64 labels for an int32 input), refused otherwise. Batch buffers are
  * allocated once. --log writes `step,loss,lr` per step: the loss of that
- * step's forward pass (before its update) and the rate its update used. */
+ * step's forward pass (before its update) and the rate its update used.
+ *
+ * A model prepared with --accumulate K (metadata onnxtrain.accumulate)
+ * takes K consecutive batches per optimizer step: --steps counts optimizer
+ * steps, and each log row is one optimizer step with the mean loss of its
+ * K micro-batches. With --skip-nonfinite (state onnxtrain.skipped_steps)
+ * the log gains a column `skipped` (1: that step's gradients held NaN/Inf
+ * and it changed nothing) and a summary line counts the skipped steps. */
 #include "tools/cli/cli.h"
 #include "runtime/npz.h"
 
@@ -266,13 +273,24 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "onnxtrain train: cannot write %s\n", log_path);
         goto done;
     }
-    if (log) fprintf(log, "step,loss,lr\n");
+    /* accumulation and the non-finite guard (prepare --accumulate, --skip-nonfinite) */
+    const char *acc_meta = m ? ot_model_metadata(m, "onnxtrain.accumulate") : NULL;
+    int64_t accumulate = acc_meta ? strtoll(acc_meta, NULL, 10) : 1, micro = 0; /* micro: the batch within its step */
+    if (accumulate < 1) accumulate = 1;
+    double loss_sum = 0;
+    const ot_tensor_t *skipped_t = NULL;
+    ot_status_t *no_guard = ts ? ot_training_session_get_state(ts, "onnxtrain.skipped_steps", &skipped_t) : NULL;
+    ot_status_free(no_guard);
+    if (no_guard || (skipped_t && skipped_t->dtype != OT_DTYPE_INT64)) skipped_t = NULL;
+    int64_t skipped_before = skipped_t ? *(const int64_t *)skipped_t->data : 0, skipped_start = skipped_before;
+    if (log) fprintf(log, "step,loss,lr%s\n", skipped_t ? ",skipped" : "");
     float lr_probe;
     ot_status_t *no_lr = ts ? ot_training_session_get_lr(ts, &lr_probe) : NULL;
     bool has_lr_state = ts && !no_lr; /* else the log's lr is nan (a constant or input rate) */
     ot_status_free(no_lr);
     int64_t cursor = 0;
-    for (int64_t step = 1; step <= steps; step++) {
+    /* one iteration per batch; `step` counts optimizer steps (K batches each with --accumulate K) */
+    for (int64_t step = 1; step <= steps; micro = (micro + 1) % accumulate, step += micro == 0) {
         for (int64_t b = 0; b < batch; b++) {
             if (cursor == rows) {
                 cursor = 0;
@@ -298,8 +316,10 @@ int cmd_train(int argc, char **argv) {
             const ot_tensor_t *loss_t = NULL;
             float lr_now;
             if (has_lr_state && !ot_training_session_get_lr(ts, &lr_now)) step_lr = lr_now;
-            if (!(st = ot_training_session_step(ts, -1, n_feeds, names, values)))
+            /* all stages; with accumulation stage [0] per batch and the optimizer after the K-th */
+            if (!(st = ot_training_session_step(ts, accumulate > 1 ? 0 : -1, n_feeds, names, values)))
                 st = ot_training_session_output(ts, "loss", &loss_t);
+            if (!st && accumulate > 1 && micro == accumulate - 1) st = ot_training_session_optimizer_step(ts);
             if (!st) loss = loss_t->dtype == OT_DTYPE_DOUBLE ? *(const double *)loss_t->data : *(const float *)loss_t->data;
         }
         if (st) {
@@ -308,9 +328,21 @@ int cmd_train(int argc, char **argv) {
             rc = cli_fail(st, what);
             goto done;
         }
-        if (log) fprintf(log, "%" PRId64 ",%.9g,%.9g\n", step, loss, step_lr);
+        /* accumulation: one row per optimizer step, the mean loss of its batches */
+        loss_sum += loss;
+        if (micro < accumulate - 1) continue;
+        loss = loss_sum / (double)accumulate;
+        loss_sum = 0;
+        int64_t skipped_now = skipped_t ? *(const int64_t *)skipped_t->data : 0;
+        if (log && skipped_t) fprintf(log, "%" PRId64 ",%.9g,%.9g,%d\n", step, loss, step_lr, skipped_now != skipped_before);
+        else if (log) fprintf(log, "%" PRId64 ",%.9g,%.9g\n", step, loss, step_lr);
+        if (skipped_now != skipped_before) printf("step %" PRId64 ": non-finite gradients, step skipped\n", step);
+        skipped_before = skipped_now;
         if (step == 1 || step == steps || step % 100 == 0) printf("step %" PRId64 ": loss %.6g\n", step, loss);
     }
+    if (skipped_t)
+        printf("skipped %" PRId64 " of %" PRId64 " optimizer steps (non-finite gradients)\n", skipped_before - skipped_start,
+               steps);
     if (log && fclose(log) != 0) {
         log = NULL;
         fprintf(stderr, "onnxtrain train: cannot write %s\n", log_path);
