@@ -8,7 +8,8 @@
  *   outputs: params_new[n], sum_new[n]
  *   attributes (torch's names and defaults): lr_decay 0, eps 1e-10,
  *            weight_decay 0, maximize 0. torch's initial_accumulator_value
- *            is the initial value of the `sum` state (the caller fills it).
+ *            (attribute, default 0) is the initial value of the `sum` state:
+ *            `prepare` fills the state with it; the kernel does not read it.
  *
  *   g = maximize ? -g : g;  if weight_decay: g = g + weight_decay * p
  *   clr = lr / (1 + (step - 1) * lr_decay)        (double, as torch)
@@ -79,6 +80,7 @@ static const ot_attr_spec_t adagrad_attrs[] = {
     {"eps", OT_ATTR_FLOAT, false},
     {"weight_decay", OT_ATTR_FLOAT, false},
     {"maximize", OT_ATTR_INT, false},
+    {"initial_accumulator_value", OT_ATTR_FLOAT, false}, /* the states' `init` */
     {NULL, 0, false},
 };
 

@@ -33,8 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OT_MAX_OPTIMIZER_STATES 8
-
 /* ---- builders (runtime/prepare.h) ---------------------------------------- */
 
 ot_status_t *prep_oom(void) { return ot_status_create(OT_ERR_NO_MEMORY, "prepare: out of memory"); }

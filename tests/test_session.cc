@@ -315,11 +315,28 @@ TEST(Plugin, RefusesAnotherAbiVersion) {
     ot_status_t *st = ot_registry_load_plugin(env.reg, OT_EXAMPLE_PLUGIN_WRONG_ABI);
     ASSERT_NE(st, nullptr);
     EXPECT_EQ(ot_status_code(st), OT_ERR_UNSUPPORTED);
-    const std::string want = "was built for onnxtrain plugin ABI version " + std::to_string(OT_PLUGIN_ABI_VERSION + 1000);
+    // the message names the library and both versions
+    const std::string want = std::string("plugin '") + OT_EXAMPLE_PLUGIN_WRONG_ABI +
+                             "' was built for onnxtrain plugin ABI version " +
+                             std::to_string(OT_PLUGIN_ABI_VERSION + 1000) + "; this runtime needs version " +
+                             std::to_string(OT_PLUGIN_ABI_VERSION);
     EXPECT_NE(std::string(ot_status_message(st)).find(want), std::string::npos)
         << ot_status_message(st);
     ot_status_free(st);
     EXPECT_EQ(ot_registry_find(env.reg, "com.example", "Swish", 1), nullptr);
+    // a record (rather than a library) built for another ABI is refused too
+    ot_op_def_t old{};
+    old.abi_version = OT_PLUGIN_ABI_VERSION - 1;
+    old.op_type = "Old";
+    st = ot_registry_add(env.reg, &old);
+    ASSERT_NE(st, nullptr);
+    EXPECT_EQ(ot_status_code(st), OT_ERR_UNSUPPORTED);
+    EXPECT_NE(std::string(ot_status_message(st)).find("op record 'Old' was built for ABI version " +
+                                                      std::to_string(OT_PLUGIN_ABI_VERSION - 1) + ", this runtime is " +
+                                                      std::to_string(OT_PLUGIN_ABI_VERSION)),
+              std::string::npos)
+        << ot_status_message(st);
+    ot_status_free(st);
 }
 
 TEST(Plugin, MissingLibraryIsAnIoError) {

@@ -260,7 +260,11 @@ enum ot_op_flags {
  * `states` lists the states, in input order: `onnxtrain prepare` creates
  * `<param>.<name>` for each, filled with the value of attribute `init` (0
  * when NULL), and only when attribute `when` is non-zero (always when NULL):
- * SGD's momentum_buffer exists only with momentum.
+ * SGD's momentum_buffer exists only with momentum. At most
+ * OT_MAX_OPTIMIZER_STATES states; ot_registry_add() refuses a record whose
+ * declaration does not fit this signature (max_inputs and max_outputs -1,
+ * min_inputs 4 .. 4 + the states without `when`, min_outputs 1 .. 1 + those;
+ * `when` and `init` name INT or FLOAT attributes of the op).
  *
  * Initializer ops (OT_OP_INITIALIZER) have no inputs and one output, a new
  * value for one parameter, and take these attributes besides their own:
@@ -270,7 +274,11 @@ enum ot_op_flags {
  *            parameter's use; `onnxtrain prepare` sets them from the node that
  *            reads the parameter, e.g. Gemm's transB; absent: torch's rule
  *            for the shape, fan_in = dims[1] * receptive field,
- *            fan_out = dims[0] * receptive field). */
+ *            fan_out = dims[0] * receptive field).
+ * ot_registry_add() refuses an initializer record with inputs, with other
+ * than one output, or without a required INTS `shape`. */
+#define OT_MAX_OPTIMIZER_STATES 8
+
 typedef struct ot_state_spec {
     const char *name; /* the state's suffix: `<param>.<name>` */
     const char *when; /* attribute that must be non-zero for the state to exist; NULL: always */

@@ -33,13 +33,12 @@ static int by_count(const void *a, const void *b) {
 }
 
 int cmd_inspect(int argc, char **argv) {
-    const char *path = NULL, *plugin = NULL;
+    const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: onnxtrain inspect MODEL.onnx [--plugin LIB.so]\n");
             return 0;
-        } else if (!strcmp(argv[i], "--plugin") && i + 1 < argc) plugin = argv[++i];
-        else if (argv[i][0] != '-' && !path) path = argv[i];
+        } else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
             fprintf(stderr, "usage: onnxtrain inspect MODEL.onnx [--plugin LIB.so]\n");
             return 2;
@@ -51,8 +50,7 @@ int cmd_inspect(int argc, char **argv) {
     }
     ot_registry_t *reg = NULL;
     ot_model_t *m = NULL;
-    ot_status_t *st = ot_registry_create(&reg);
-    if (!st && plugin) st = ot_registry_load_plugin(reg, plugin);
+    ot_status_t *st = cli_registry_create(&reg);
     ot_load_options_t opts = {.allow_unknown_ops = true};
     if (!st) st = ot_model_load(path, reg, &opts, &m);
     if (st) {

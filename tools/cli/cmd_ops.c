@@ -16,7 +16,7 @@ static int by_name(const void *a, const void *b) {
 int cmd_ops(int argc, char **argv) {
     bool markdown = argc > 1 && !strcmp(argv[1], "--markdown");
     ot_registry_t *reg;
-    ot_status_t *st = ot_registry_create(&reg);
+    ot_status_t *st = cli_registry_create(&reg);
     if (st) return cli_fail(st, "registry");
     int n = ot_registry_count(reg);
     const ot_op_def_t **ops = malloc((size_t)n * sizeof *ops);

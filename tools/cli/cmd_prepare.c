@@ -148,8 +148,6 @@ int cmd_prepare(int argc, char **argv) {
     float floats[32][8];
     char names[32][64];
     int n_attrs = 0;
-    const char *plugins[8];
-    int n_plugins = 0;
     /* hyperparameter flags are resolved once the optimizer is known */
     const char *hp_flag[32], *hp_value[32];
     int n_hp = 0;
@@ -217,9 +215,6 @@ int cmd_prepare(int argc, char **argv) {
             init_value[n_init++] = v;
         } else if (!strcmp(a, "--pytorch-running-var")) {
             o.unbiased_running_var = true;
-        } else if (!strcmp(a, "--plugin")) {
-            NEED_VALUE();
-            if (n_plugins < 8) plugins[n_plugins++] = v;
         /* gradient clipping, accumulation, non-finite guard, parameter groups (runtime/prepare_clip.c) */
         } else if (!strcmp(a, "--clip-grad-norm") || !strcmp(a, "--clip-norm-type") || !strcmp(a, "--clip-grad-value") ||
                    !strcmp(a, "--accumulate") || !strcmp(a, "--no-decay") || !strcmp(a, "--lr-mult")) {
@@ -261,12 +256,8 @@ int cmd_prepare(int argc, char **argv) {
     }
     ot_registry_t *reg = NULL;
     ot_model_t *m = NULL, *prepared = NULL;
-    ot_status_t *st = ot_registry_create(&reg);
-    for (int i = 0; !st && i < n_plugins; i++) st = ot_registry_load_plugin(reg, plugins[i]);
-    if (st) {
-        ot_registry_destroy(reg);
-        return cli_fail(st, "registry");
-    }
+    ot_status_t *st = cli_registry_create(&reg);
+    if (st) return cli_fail(st, "registry");
     int rc = 1;
     const ot_op_def_t *op = ot_registry_find_kind(reg, optimizer, OT_OP_OPTIMIZER);
     if (!op) {

@@ -81,8 +81,7 @@ static void run_usage(FILE *f) {
 int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *input_dir = NULL, *output_dir = NULL;
     const char *named[256];
-    const char *plugins[16];
-    int n_named = 0, n_plugins = 0, quiet = 0, rc = 1;
+    int n_named = 0, quiet = 0, rc = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -91,7 +90,6 @@ int cmd_run(int argc, char **argv) {
         } else if (!strcmp(a, "--input-dir") && i + 1 < argc) input_dir = argv[++i];
         else if (!strcmp(a, "--output-dir") && i + 1 < argc) output_dir = argv[++i];
         else if (!strcmp(a, "--input") && i + 1 < argc && n_named < 256) named[n_named++] = argv[++i];
-        else if (!strcmp(a, "--plugin") && i + 1 < argc && n_plugins < 16) plugins[n_plugins++] = argv[++i];
         else if (!strcmp(a, "--quiet")) quiet = 1;
         else if (a[0] != '-' && !model_path) model_path = a;
         else {
@@ -109,13 +107,8 @@ int cmd_run(int argc, char **argv) {
     ot_session_t *sess = NULL;
     ot_tensor_t **inputs = NULL, **outputs = NULL;
     int n_in = 0, n_out = 0;
-    ot_status_t *st = ot_registry_create(&reg);
+    ot_status_t *st = cli_registry_create(&reg);
     if (st) return cli_fail(st, "registry");
-    for (int i = 0; i < n_plugins; i++)
-        if ((st = ot_registry_load_plugin(reg, plugins[i]))) {
-            rc = cli_fail(st, plugins[i]);
-            goto out;
-        }
     if ((st = ot_model_load(model_path, reg, NULL, &model))) {
         rc = cli_fail(st, model_path);
         goto out;

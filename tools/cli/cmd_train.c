@@ -3,6 +3,7 @@
  *
  *   onnxtrain train TRAIN.onnx --data FILE.npz --batch-size N --steps S
  *       [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT.onnx]
+ *       [--plugin LIB.so ...]   (tools/cli/cli_plugins.c)
  *   onnxtrain train --ort-artifacts DIR --data FILE.npz ...   (ONNX Runtime's
  *       training artifacts; --checkpoint then writes an ORT checkpoint)
  *
@@ -34,7 +35,7 @@
 
 static void train_usage(FILE *f) {
     fprintf(f, "usage: onnxtrain train (TRAIN.onnx | --ort-artifacts DIR) --data FILE.npz --batch-size N --steps S\n"
-               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT]\n"
+               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT] [--plugin LIB.so]\n"
                "       onnxtrain train TRAIN.onnx --steps 0 --checkpoint OUT   (only run initialization)\n");
 }
 
@@ -161,6 +162,10 @@ int cmd_train(int argc, char **argv) {
         train_usage(stderr);
         return 2;
     }
+    if (ort_dir && cli_plugin_count()) { /* --plugin: ORT's artifacts load with the built-in ops only */
+        fprintf(stderr, "onnxtrain train: --plugin does not apply to --ort-artifacts (ONNX Runtime's ops are built in)\n");
+        return 2;
+    }
     ot_registry_t *reg = NULL;
     ot_model_t *m = NULL;
     ot_training_session_t *ts = NULL;
@@ -176,7 +181,7 @@ int cmd_train(int argc, char **argv) {
     if (ort_dir) {
         st = ot_ort_session_create(ort_dir, &ort);
     } else {
-        st = ot_registry_create(&reg);
+        st = cli_registry_create(&reg);
         if (!st) st = ot_model_load(model_path, reg, NULL, &m);
         if (!st) st = ot_training_session_create(m, &ts);
         if (!st && ot_training_session_needs_initialization(ts) && !(st = ot_training_session_initialize(ts)))
