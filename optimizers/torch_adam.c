@@ -45,7 +45,7 @@
 
 typedef struct {
     double neg_step_size, bc2_sqrt, beta1, one_m_beta1, beta2, one_m_beta2, eps, weight_decay, decay, neg_lr_wd;
-    bool decay_before, coupled, decay_after, amsgrad, maximize;
+    bool coupled, decay_after, amsgrad, maximize;
 } adam_args_t;
 
 
@@ -57,7 +57,7 @@ static inline double sqrt_double(double x) { return sqrt(x); }
 #define ADAM_LOOP(T, AMS)                                                                                   \
     _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) {                                                 \
         T gi = maximize ? -g[i] : g[i];                                                                     \
-        T pi = decay_before ? p[i] * decay : p[i];                                                          \
+        T pi = p[i] * decay; /* decay is 1 unless AdamW mode 0: p * 1 is p, bit for bit */                 \
         T gw = gi + wd * pi;                                                                                \
         gi = coupled ? gw : gi;                                                                             \
         T mi = m[i] * b1 + omb1 * gi;                                                                       \
@@ -85,7 +85,7 @@ static inline double sqrt_double(double x) { return sqrt(x); }
         const T nss = (T)a->neg_step_size, bc2s = (T)a->bc2_sqrt, b1 = (T)a->beta1, omb1 = (T)a->one_m_beta1; \
         const T b2 = (T)a->beta2, omb2 = (T)a->one_m_beta2, eps = (T)a->eps, wd = (T)a->weight_decay;      \
         const T decay = (T)a->decay, nlrwd = (T)a->neg_lr_wd;                                               \
-        const bool maximize = a->maximize, decay_before = a->decay_before, coupled = a->coupled;            \
+        const bool maximize = a->maximize, coupled = a->coupled;                                            \
         const bool decay_after = a->decay_after;                                                            \
         if (a->amsgrad) {                                                                                   \
             const T *vmax = ot_optim_in(k, L, 4, t);                                                        \
@@ -143,9 +143,8 @@ static ot_status_t *adam_run(ot_kernel_t *k) {
                      .one_m_beta2 = 1 - beta2,
                      .eps = ot_optim_attr(nd, "eps", 1e-8),
                      .weight_decay = wd,
-                     .decay = 1 - lr * wd,
+                     .decay = adamw && !mode1 ? 1 - lr * wd : 1,
                      .neg_lr_wd = -(lr * wd),
-                     .decay_before = adamw && !mode1,
                      .coupled = !adamw && wd != 0,
                      .decay_after = mode1 && wd != 0,
                      .amsgrad = ot_attr_int(nd, "amsgrad", 0) != 0,
