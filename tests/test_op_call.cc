@@ -18,7 +18,8 @@ struct OpCall : ::testing::Test {
     void SetUp() override { ASSERT_EQ(ot_registry_create(&reg), nullptr); }
     void TearDown() override { ot_registry_destroy(reg); }
     // The message of a creation that must fail (and leave *out NULL).
-    std::string create_error(const ot_node_info_t &node, std::vector<ot_tensor_t *> in, std::vector<ot_tensor_t *> out) {
+    std::string create_error(const ot_node_info_t &node, std::vector<ot_tensor_t *> in,
+                             std::vector<ot_tensor_t *> out) {
         ot_op_call_t *c = reinterpret_cast<ot_op_call_t *>(&reg); // must be reset to NULL
         ot_status_t *st = ot_op_call_create(reg, &node, (int)in.size(), in.data(), (int)out.size(), out.data(), &c);
         EXPECT_EQ(c, nullptr);

@@ -919,7 +919,8 @@ TEST(TorchOptimAdamWModes, UnknownModeOrCorrectBiasIsRefused) {
     Node mode("AdamW", 1, OT_DOMAIN);
     mode.i("adam_mode", 2);
     ot_test::Result r = ot_test::run_op(mode, in, 3);
-    EXPECT_NE(r.error.find("node 'test_node' (ai.onnxtrain::AdamW): attribute 'adam_mode' is 2"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("node 'test_node' (ai.onnxtrain::AdamW): attribute 'adam_mode' is 2"), std::string::npos)
+        << r.error;
     Node correct("AdamW", 1, OT_DOMAIN);
     correct.i("correct_bias", -1);
     r = ot_test::run_op(correct, in, 3);
