@@ -11,6 +11,7 @@
  * of each.
  * Not a test: nothing is asserted. */
 #include "onnxtrain/onnxtrain.h"
+#include "runtime/op_call.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -44,11 +45,6 @@ static void check(ot_status_t *st, const char *what) {
 /* Best GB/s of triad and AdamW over `reps` alternating runs, so a noisy
  * (shared) machine slows both alike. */
 static void measure(const ot_registry_t *reg, int64_t n, int reps, double *triad_gbs, double *adamw_gbs) {
-    const ot_op_def_t *op = ot_registry_find(reg, "ai.onnxtrain", "AdamW", 1);
-    if (!op) {
-        fprintf(stderr, "ai.onnxtrain::AdamW is not registered\n");
-        exit(1);
-    }
     float *a = alloc_floats(n, 0), *b = alloc_floats(n, 1), *c = alloc_floats(n, 2);
     float *p = alloc_floats(n, 0.5f), *g = alloc_floats(n, 0.01f), *m = alloc_floats(n, 0), *v = alloc_floats(n, 0);
     float lr = 1e-3f;
@@ -56,17 +52,11 @@ static void measure(const ot_registry_t *reg, int64_t n, int reps, double *triad
     ot_tensor_t t_lr = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, t_step = {OT_DTYPE_INT64, {0, {0}}, &step};
     ot_tensor_t tp = {OT_DTYPE_FLOAT, {1, {n}}, p}, tg = tp, tm = tp, tv = tp;
     tg.data = g, tm.data = m, tv.data = v;
-    ot_tensor_t op_out[3] = {tp, tm, tv}; /* in place: outputs alias p, m, v */
     ot_tensor_t *ins[6] = {&t_lr, &t_step, &tp, &tg, &tm, &tv};
-    ot_tensor_t *outs[3] = {&op_out[0], &op_out[1], &op_out[2]};
-    ot_node_info_t node = {.name = "adamw", .op_type = "AdamW", .domain = "ai.onnxtrain", .opset = 1};
-    ot_tensor_t typed[3];
-    ot_tensor_t *typed_p[3] = {&typed[0], &typed[1], &typed[2]};
-    ot_infer_ctx_t ictx = {.node = &node, .n_inputs = 6, .inputs = (const ot_tensor_t *const *)ins, .n_outputs = 3,
-                           .outputs = typed_p};
-    check(op->infer(&ictx), "infer");
-    ot_kernel_t k = {.node = &node, .n_inputs = 6, .inputs = ins, .n_outputs = 3, .outputs = outs};
-    if (op->setup) check(op->setup(&k), "setup");
+    ot_tensor_t *outs[3] = {&tp, &tm, &tv}; /* in place: outputs are p, m, v */
+    ot_node_info_t node = {.name = "adamw", .op_type = "AdamW", .domain = OT_DOMAIN, .opset = 1};
+    ot_op_call_t *call = NULL;
+    check(ot_op_call_create(reg, &node, 6, ins, 3, outs, &call), "AdamW setup");
     double best_triad = 1e30, best_adamw = 1e30;
     for (int rep = 0; rep < reps; rep++) {
         double t0 = now();
@@ -74,12 +64,12 @@ static void measure(const ot_registry_t *reg, int64_t n, int reps, double *triad
         for (int64_t i = 0; i < n; i++) a[i] = b[i] + 3.0f * c[i];
         double t1 = now();
         step = rep + 1;
-        check(op->run(&k), "run");
+        check(ot_op_call_run(call), "AdamW run");
         double t2 = now();
         if (t1 - t0 < best_triad) best_triad = t1 - t0;
         if (t2 - t1 < best_adamw) best_adamw = t2 - t1;
     }
-    if (op->release) op->release(&k);
+    ot_op_call_destroy(call);
     free(a), free(b), free(c), free(p), free(g), free(m), free(v);
     *triad_gbs = 12.0 * (double)n / best_triad / 1e9;
     *adamw_gbs = 28.0 * (double)n / best_adamw / 1e9;

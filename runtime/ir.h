@@ -121,6 +121,9 @@ ot_status_t *ot_model_to_bytes(const ot_model_t *m, uint8_t **buf, size_t *len);
 /* Resolves ops, checks arity and attributes, sorts nodes topologically,
  * rejects cycles / dangling inputs / duplicate outputs, infers shapes. */
 ot_status_t *ot_model_validate(ot_model_t *m, bool allow_unknown_ops);
+/* Arity (inputs[i] < 0: absent) and attribute names, types and required
+ * ones against the node's resolved `op`, as validation checks them. */
+ot_status_t *ot_node_check_schema(const ot_node_t *n);
 
 #ifdef __cplusplus
 }

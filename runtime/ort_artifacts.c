@@ -12,18 +12,21 @@
  * place, as ORT's do.
  *
  * The optimizer model takes tensor sequences, which the runtime does not
- * plan; its one node (AdamWOptimizer or SGDOptimizerV2) is read for its
- * attributes and applied here over the flat tensors:
- *   AdamWOptimizer adam_mode 0 (PyTorch AdamW): w -= lr*wd*w;
- *     m = a*m + (1-a)*g; v = b*v + (1-b)*g^2;
- *     w -= lr * (m / (1-a^t)) / (sqrt(v / (1-b^t)) + eps)   (corrections if correct_bias)
- *   adam_mode 1 (Hugging Face): lr_t = lr * sqrt(1-b^t) / (1-a^t) if correct_bias;
- *     m, v as above; w -= lr_t * m / (sqrt(v) + eps); then w -= lr*wd*w
- *   SGDOptimizerV2: w -= lr * g
- * (ORT's orttraining/training_ops/cpu/optimizer kernels.) */
+ * plan; its one node is read for its attributes and applied by our own
+ * optimizer kernels: one instance over every parameter, set up when the
+ * session is created (runtime/op_call.h), updating the session's tensors in
+ * place in one parallel pass (optimizers/optim_util.h):
+ *   AdamWOptimizer -> ai.onnxtrain::AdamW with betas (alpha, beta),
+ *     eps = epsilon, weight_decay, adam_mode, correct_bias (ORT's defaults:
+ *     0.9, 0.999, 1e-8, 0, 0, 1); mode 0 is PyTorch's AdamW, mode 1 Hugging
+ *     Face's (formulas in optimizers/torch_adam.c)
+ *   SGDOptimizerV2 -> ai.onnxtrain::SGD without momentum: w -= lr * g
+ * Only InplaceClipGradNorm, which may precede the optimizer, runs here.
+ * (ORT's kernels: orttraining/training_ops/cpu/optimizer.) */
 #define _XOPEN_SOURCE 700
 
 #include "runtime/onnx_io.h"
+#include "runtime/op_call.h"
 #include "onnxtrain/ort_checkpoint.h"
 #include "ops/op_util.h"
 
@@ -54,6 +57,9 @@ struct ot_ort_session {
     float alpha, beta, eps, weight_decay;
     float lr;
     int64_t step;
+    char *opt_name;           /* the optimizer node's name, for errors */
+    ot_tensor_t lr_t, step_t; /* scalar views of lr and step: the kernel's inputs 0 and 1 */
+    ot_op_call_t *opt_call;   /* the optimizer over every parameter */
     int n_in;
     const ot_tensor_t **in; /* feeds of the training model, in input order */
     const ot_tensor_t **eval_in; /* feeds of the eval model */
@@ -157,9 +163,7 @@ static ot_status_t *read_optimizer(ot_ort_session_t *s, const char *path) {
         s->weight_decay = (a = attr(opt, "weight_decay")) ? a->f : 0.0f;
         s->adam_mode = (a = attr(opt, "adam_mode")) ? a->i : 0;
         s->correct_bias = (a = attr(opt, "correct_bias")) ? a->i : 1;
-        if (s->opt == OPT_ADAMW && s->adam_mode != 0 && s->adam_mode != 1)
-            st = ot_status_create(OT_ERR_UNSUPPORTED, "optimizer model '%s': AdamWOptimizer adam_mode %lld", path,
-                                  (long long)s->adam_mode);
+        if (!(s->opt_name = strdup(opt->name ? opt->name : ""))) st = oom();
     }
     onnx__model_proto__free_unpacked(mp, NULL);
     return st;
@@ -169,6 +173,49 @@ static ot_status_t *copy_tensor(const ot_tensor_t *t, ot_tensor_t **out) {
     ot_status_t *st = ot_tensor_create(t->dtype, &t->shape, out);
     if (!st && t->data && ot_tensor_nbytes(t)) memcpy((*out)->data, t->data, ot_tensor_nbytes(t));
     return st;
+}
+
+/* The optimizer node as our op over every parameter: inputs lr, step,
+ * params, grads, moments (AdamW: m, v; SGD: none), outputs the params and
+ * moments themselves (in place). Values the op refuses (adam_mode 2) are
+ * reported here, by the op, naming ORT's node. */
+static ot_status_t *optimizer_setup(ot_ort_session_t *s) {
+    if (s->n_params == 0)
+        return ot_status_create(OT_ERR_INVALID_MODEL, "the optimizer has no trainable parameters to update");
+    bool adamw = s->opt == OPT_ADAMW;
+    int n = s->n_params, in_groups = adamw ? 4 : 2, out_groups = adamw ? 3 : 1;
+    ot_tensor_t **in = calloc((size_t)(2 + in_groups * n), sizeof *in);
+    ot_tensor_t **out = calloc((size_t)(out_groups * n), sizeof *out);
+    if (!in || !out) {
+        free(in), free(out);
+        return oom();
+    }
+    s->lr_t = (ot_tensor_t){OT_DTYPE_FLOAT, {0, {0}}, &s->lr};
+    s->step_t = (ot_tensor_t){OT_DTYPE_INT64, {0, {0}}, &s->step};
+    in[0] = &s->lr_t, in[1] = &s->step_t;
+    for (int i = 0; i < n; i++) {
+        param_t *p = &s->params[i];
+        ot_tensor_t *const reads[4] = {p->value, p->grad, p->m, p->v}, *const writes[3] = {p->value, p->m, p->v};
+        for (int g = 0; g < in_groups; g++) in[2 + g * n + i] = reads[g];
+        for (int g = 0; g < out_groups; g++) out[g * n + i] = writes[g];
+    }
+    const float betas[2] = {s->alpha, s->beta};
+    const ot_attr_t attrs[] = {
+        {.name = "betas", .type = OT_ATTR_FLOATS, .n = 2, .floats = betas},
+        {.name = "eps", .type = OT_ATTR_FLOAT, .f = s->eps},
+        {.name = "weight_decay", .type = OT_ATTR_FLOAT, .f = s->weight_decay}, /* ORT's default 0, not torch's */
+        {.name = "adam_mode", .type = OT_ATTR_INT, .i = s->adam_mode},
+        {.name = "correct_bias", .type = OT_ATTR_INT, .i = s->correct_bias},
+    };
+    ot_node_info_t node = {.name = s->opt_name,
+                           .op_type = adamw ? "AdamW" : "SGD",
+                           .domain = OT_DOMAIN,
+                           .opset = 1,
+                           .n_attrs = adamw ? 5 : 0,
+                           .attrs = attrs};
+    ot_status_t *st = ot_op_call_create(s->reg, &node, 2 + in_groups * n, in, out_groups * n, out, &s->opt_call);
+    free(in), free(out);
+    return ot_status_wrap(st, "optimizer model");
 }
 
 ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out) {
@@ -264,6 +311,7 @@ ot_status_t *ot_ort_session_create(const char *dir, ot_ort_session_t **out) {
         st = oom();
         goto fail;
     }
+    if (s->opt != OPT_NONE && (st = optimizer_setup(s))) goto fail;
     ot_ort_checkpoint_destroy(ckpt);
     free(train_path), free(eval_path), free(opt_path), free(ckpt_path);
     *out = s;
@@ -278,6 +326,8 @@ fail:
 
 void ot_ort_session_destroy(ot_ort_session_t *s) {
     if (!s) return;
+    ot_op_call_destroy(s->opt_call);
+    free(s->opt_name);
     for (int i = 0; i < s->n_params; i++) {
         free(s->params[i].name);
         ot_tensor_destroy(s->params[i].value);
@@ -403,44 +453,10 @@ ot_status_t *ot_ort_session_optimizer_step(ot_ort_session_t *s) {
     if (s->opt == OPT_NONE)
         return ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer_step: the artifacts have no optimizer model");
     if (s->clip) clip_grad_norm(s);
-    s->step++;
-    const double t = (double)s->step, lr = s->lr, a = s->alpha, b = s->beta, wd = s->weight_decay;
-    for (int i = 0; i < s->n_params; i++) {
-        param_t *p = &s->params[i];
-        float *w = p->value->data;
-        const float *g = p->grad->data;
-        int64_t n = ot_shape_numel(&p->value->shape);
-        if (s->opt == OPT_SGD) {
-            const float flr = (float)lr;
-#pragma omp parallel for schedule(static) if (n > 65536)
-            for (int64_t j = 0; j < n; j++) w[j] -= flr * g[j];
-            continue;
-        }
-        float *m = p->m->data, *v = p->v->data;
-        const float fa = (float)a, fb = (float)b, eps = s->eps;
-        if (s->adam_mode == 0) {
-            const double c1 = s->correct_bias ? 1 - pow(a, t) : 1, c2 = s->correct_bias ? 1 - pow(b, t) : 1;
-            const float decay = (float)(1 - lr * wd), step_size = (float)(lr / c1), rc2 = (float)sqrt(c2);
-#pragma omp parallel for schedule(static) if (n > 65536)
-            for (int64_t j = 0; j < n; j++) {
-                w[j] *= decay;
-                m[j] = fa * m[j] + (1 - fa) * g[j];
-                v[j] = fb * v[j] + (1 - fb) * g[j] * g[j];
-                w[j] -= step_size * m[j] / (sqrtf(v[j]) / rc2 + eps);
-            }
-        } else {
-            const double lr_t = s->correct_bias ? lr * sqrt(1 - pow(b, t)) / (1 - pow(a, t)) : lr;
-            const float flr_t = (float)lr_t, decay = (float)(lr * wd);
-#pragma omp parallel for schedule(static) if (n > 65536)
-            for (int64_t j = 0; j < n; j++) {
-                m[j] = fa * m[j] + (1 - fa) * g[j];
-                v[j] = fb * v[j] + (1 - fb) * g[j] * g[j];
-                w[j] -= flr_t * m[j] / (sqrtf(v[j]) + eps);
-                if (wd != 0) w[j] -= decay * w[j];
-            }
-        }
-    }
-    return NULL;
+    s->step++; /* the kernel's step counts this update */
+    ot_status_t *st = ot_op_call_run(s->opt_call);
+    if (st) s->step--;
+    return st;
 }
 
 void ot_ort_session_set_lr(ot_ort_session_t *s, float lr) {

@@ -254,3 +254,7 @@ ot_status_t *ot_model_validate(ot_model_t *m, bool allow_unknown_ops) {
     if (!st && expanded) st = validate_once(m, allow_unknown_ops);
     return st;
 }
+
+/* op call (runtime/op_call.c): a node run outside any graph gets the same
+ * schema checks. */
+ot_status_t *ot_node_check_schema(const ot_node_t *n) { return check_schema(n); }

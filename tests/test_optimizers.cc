@@ -794,3 +794,137 @@ TEST(OptimBadInput, ShapeMismatchRefusedAtLoad) {
 }
 
 } // namespace
+
+// ---- AdamW's ONNX Runtime modes (adam_mode, correct_bias) --------------------
+//
+// adam_mode 1 (ORT's AdamWOptimizer mode 1, Hugging Face's AdamW) and
+// correct_bias 0 in both modes, against the formulas computed here in
+// float64 (optimizers/torch_adam.c's header; the float attributes and lr
+// are chosen so that the kernel's widened values are these doubles).
+namespace {
+
+struct AdamWMode {
+    int64_t mode, correct_bias;
+    double wd;
+};
+
+// p, m, v after one AdamW step of the given mode, in float64.
+std::vector<std::vector<double>> adamw_mode_reference(const AdamWMode &c, double lr, double b1, double b2,
+                                                      double eps, int64_t step,
+                                                      const std::vector<std::vector<std::vector<double>>> &in) {
+    const auto &X = in[0], &G = in[1], &M = in[2], &V = in[3];
+    double bc1 = c.correct_bias ? 1 - std::pow(b1, (double)step) : 1;
+    double bc2 = c.correct_bias ? 1 - std::pow(b2, (double)step) : 1;
+    size_t n = X.size();
+    std::vector<std::vector<double>> ref(3 * n);
+    for (size_t t = 0; t < n; t++)
+        for (size_t i = 0; i < X[t].size(); i++) {
+            double m = b1 * M[t][i] + (1 - b1) * G[t][i], v = b2 * V[t][i] + (1 - b2) * G[t][i] * G[t][i];
+            double p = X[t][i];
+            if (c.mode == 0) {
+                p = p * (1 - lr * c.wd);
+                p = p - (lr / bc1) * m / (std::sqrt(v) / std::sqrt(bc2) + eps);
+            } else {
+                p = p - (lr * std::sqrt(bc2) / bc1) * m / (std::sqrt(v) + eps);
+                p = p - lr * c.wd * p;
+            }
+            ref[t].push_back(p);
+            ref[n + t].push_back(m);
+            ref[2 * n + t].push_back(v);
+        }
+    return ref;
+}
+
+TEST(TorchOptimAdamWModes, OrtModesMatchFloat64Formulas) {
+    std::mt19937 rng(21);
+    const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    for (AdamWMode c : {AdamWMode{1, 1, 0.0}, AdamWMode{1, 1, 0.05}, AdamWMode{1, 0, 0.05}, AdamWMode{0, 0, 0.05}})
+        for (int64_t step : {1, 3, 10}) {
+            auto X = random_group(rng, kOnnxShapes), G = random_group(rng, kOnnxShapes),
+                 M = random_group(rng, kOnnxShapes, -0.2, 0.2), V = random_group(rng, kOnnxShapes, 0, 1);
+            Node node("AdamW", 1, OT_DOMAIN);
+            node.floats("betas", {(float)b1, (float)b2}).f("eps", (float)eps).f("weight_decay", (float)c.wd);
+            node.i("adam_mode", c.mode).i("correct_bias", c.correct_bias);
+            auto ref = adamw_mode_reference(c, lr, b1, b2, eps, step, {X, G, M, V});
+            std::string label = "adam_mode " + std::to_string(c.mode) + " correct_bias " +
+                                std::to_string(c.correct_bias) + " wd " + std::to_string(c.wd) + " step " +
+                                std::to_string(step);
+            expect_close(run_groups<float>(node, lr, step, {X, G, M, V}, kOnnxShapes, 3), ref, 1e-6, 1e-7,
+                         label + " f32");
+            expect_close(run_groups<double>(node, lr, step, {X, G, M, V}, kOnnxShapes, 3), ref, 1e-14, 1e-15,
+                         label + " f64");
+        }
+}
+
+// betas = 0, eps = 0: m = g, v = g^2, so the step is lr * sign(g), and the
+// modes differ only in when the decay applies: mode 0 decays p first
+// (p * (1 - lr*wd) - lr * sign(g)), mode 1 decays the stepped p
+// ((p - lr * sign(g)) * (1 - lr*wd)). Every value here is exact in float.
+TEST(TorchOptimAdamWModes, DecayBeforeOrAfterTheStepClosedForm) {
+    std::vector<float> p = {0.5f, -1.25f, 3.0f, 0.0f, 7.5f}, g = {2.0f, -0.125f, 1e-3f, -300.0f, 0.75f};
+    const float lr = 0.5f, wd = 0.5f;
+    for (int64_t mode : {0, 1})
+        for (int64_t correct : {0, 1}) {
+            Node node("AdamW", 1, OT_DOMAIN);
+            node.floats("betas", {0.0f, 0.0f}).f("eps", 0.0f).f("weight_decay", wd).i("adam_mode", mode);
+            node.i("correct_bias", correct);
+            std::vector<Tensor> in = {Tensor::f32({}, {lr}), Tensor::i64({}, {4}), Tensor::f32({5}, p),
+                                      Tensor::f32({5}, g), Tensor::f32({5}, std::vector<float>(5, 9.0f)),
+                                      Tensor::f32({5}, std::vector<float>(5, 9.0f))};
+            ot_test::Result r = ot_test::run_op(node, in, 3);
+            ASSERT_EQ(r.error, "") << "mode " << mode;
+            std::vector<float> pn = r.outputs[0].vec<float>();
+            for (int i = 0; i < 5; i++) {
+                float sign = g[i] > 0 ? 1.0f : -1.0f;
+                float want = mode == 0 ? p[i] * (1 - lr * wd) - lr * sign : (p[i] - lr * sign) * (1 - lr * wd);
+                EXPECT_EQ(pn[i], want) << "mode " << mode << " correct_bias " << correct << " element " << i;
+            }
+        }
+}
+
+// Mode 1 keeps the fused pass: 17 tensors (~75k elements, so the pass is
+// parallel and thread ranges split tensors) against a float32 loop written
+// here in the kernel's operation order (bit-exact).
+TEST(TorchOptimAdamWModes, Mode1ManyTensorsParallelMatchesNaiveLoop) {
+    std::mt19937 rng(22);
+    std::vector<std::vector<int64_t>> shapes;
+    for (int t = 0; t < 17; t++) shapes.push_back({(int64_t)(1 + (t * 7919) % 9000)});
+    auto X = random_group(rng, shapes), G = random_group(rng, shapes), M = random_group(rng, shapes, -0.2, 0.2),
+         V = random_group(rng, shapes, 0, 1);
+    Node node("AdamW", 1, OT_DOMAIN);
+    node.f("weight_decay", 0.05f).i("adam_mode", 1);
+    auto got = run_groups<float>(node, 0.01, 5, {X, G, M, V}, shapes, 3);
+    ASSERT_EQ(got.size(), 3 * shapes.size());
+    const double lr = 0.01, b1 = 0.9, b2 = 0.999, wd = 0.05, step = 5;
+    const float nss = (float)-(lr * std::sqrt(1 - std::pow(b2, step)) / (1 - std::pow(b1, step)));
+    const float nlrwd = (float)-(lr * wd), omb1 = (float)(1 - b1), omb2 = (float)(1 - b2), eps = 1e-8f;
+    int64_t bad = 0;
+    for (size_t t = 0; t < shapes.size(); t++)
+        for (size_t i = 0; i < X[t].size(); i++) {
+            float g = (float)G[t][i];
+            float m = (float)M[t][i] * (float)b1 + omb1 * g, v = (float)V[t][i] * (float)b2 + omb2 * g * g;
+            float q = (float)X[t][i] + nss * m / (std::sqrt(v) + eps);
+            float want[3] = {q + nlrwd * q, m, v};
+            for (int k = 0; k < 3; k++) {
+                float have = (float)got[k * shapes.size() + t][i];
+                bad += std::memcmp(&have, &want[k], sizeof(float)) != 0;
+            }
+        }
+    EXPECT_EQ(bad, 0);
+}
+
+TEST(TorchOptimAdamWModes, UnknownModeOrCorrectBiasIsRefused) {
+    std::vector<Tensor> in = {Tensor::f32({}, {0.1f}), Tensor::i64({}, {1})};
+    for (int k = 0; k < 4; k++) in.push_back(Tensor::f32({2}, {1, 2}));
+    Node mode("AdamW", 1, OT_DOMAIN);
+    mode.i("adam_mode", 2);
+    ot_test::Result r = ot_test::run_op(mode, in, 3);
+    EXPECT_NE(r.error.find("node 'test_node' (ai.onnxtrain::AdamW): attribute 'adam_mode' is 2"), std::string::npos)
+        << r.error;
+    Node correct("AdamW", 1, OT_DOMAIN);
+    correct.i("correct_bias", -1);
+    r = ot_test::run_op(correct, in, 3);
+    EXPECT_NE(r.error.find("attribute 'correct_bias' is -1, expected 0 or 1"), std::string::npos) << r.error;
+}
+
+} // namespace

@@ -4,8 +4,10 @@
 // after one optimizer step (lr 1e-3) 0.36050943, within 1e-6 relative.
 // The same artifacts with the optimizer models of tests/fixtures/
 // ort_optimizers (SGDOptimizerV2; InplaceClipGradNorm + AdamWOptimizer
-// adam_mode 0) follow a float64 numpy reference over three steps
-// (tools/fixtures/gen_ort_optimizer_fixtures.py).
+// adam_mode 0; AdamWOptimizer adam_mode 1 with and without bias correction)
+// follow a float64 numpy reference over three steps
+// (tools/fixtures/gen_ort_optimizer_fixtures.py). ORT's optimizers run on
+// ai.onnxtrain::AdamW and ai.onnxtrain::SGD.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -173,27 +175,35 @@ TEST_F(OrtArtifactsTraining, CliTrainsTheArtifacts) {
     std::remove(log.c_str());
 }
 
-// Three optimizer steps of each variant against the float64 reference; the
+// Three optimizer steps of a variant against the float64 reference; the
 // eval model agrees with the training model's loss at every point.
-TEST_F(OrtArtifactsTraining, OptimizerModelsFollowTheReference) {
-    for (const char *variant : {"sgd", "adamw_mode0_clip"}) {
-        SCOPED_TRACE(variant);
-        std::string d = kOptimizers + "/" + variant;
-        std::vector<double> want = read_expected(d + "/expected.txt");
-        ASSERT_EQ(want.size(), 5u);
-        open(artifacts_with(d + "/optimizer_model.onnx"));
-        ASSERT_NE(s, nullptr);
-        ot_ort_session_set_lr(s, (float)want[0]);
-        for (int t = 0; t < 3; t++) {
-            float l = train_step();
-            EXPECT_NEAR(l, want[1 + t], 1e-6 * want[1 + t]) << "before step " << t + 1;
-            EXPECT_NEAR(eval_step(), l, 1e-6 * l) << "eval before step " << t + 1;
-            ASSERT_EQ(ot_ort_session_optimizer_step(s), nullptr);
-            ot_ort_session_lazy_reset_grad(s);
-        }
-        EXPECT_EQ(ot_ort_session_step_count(s), 3);
-        EXPECT_NEAR(eval_step(), want[4], 1e-6 * want[4]) << "after step 3";
+void follows_reference(OrtArtifactsTraining &f, const std::string &variant, double rtol) {
+    SCOPED_TRACE(variant);
+    std::string d = kOptimizers + "/" + variant;
+    std::vector<double> want = read_expected(d + "/expected.txt");
+    ASSERT_EQ(want.size(), 5u);
+    f.open(f.artifacts_with(d + "/optimizer_model.onnx"));
+    ASSERT_NE(f.s, nullptr);
+    ot_ort_session_set_lr(f.s, (float)want[0]);
+    for (int t = 0; t < 3; t++) {
+        float l = f.train_step();
+        EXPECT_NEAR(l, want[1 + t], rtol * want[1 + t]) << "before step " << t + 1;
+        EXPECT_NEAR(f.eval_step(), l, 1e-6 * l) << "eval before step " << t + 1;
+        ASSERT_EQ(ot_ort_session_optimizer_step(f.s), nullptr);
+        ot_ort_session_lazy_reset_grad(f.s);
     }
+    EXPECT_EQ(ot_ort_session_step_count(f.s), 3);
+    EXPECT_NEAR(f.eval_step(), want[4], rtol * want[4]) << "after step 3";
+}
+
+TEST_F(OrtArtifactsTraining, OptimizerModelsFollowTheReference) {
+    for (const char *variant : {"sgd", "adamw_mode0_clip"}) follows_reference(*this, variant, 1e-6);
+}
+
+// AdamWOptimizer adam_mode 1 (Hugging Face's AdamW) with weight decay, with
+// and without bias correction, on ai.onnxtrain::AdamW's mode 1.
+TEST_F(OrtArtifactsTraining, AdamWMode1ModelsFollowTheReference) {
+    for (const char *variant : {"adamw_mode1", "adamw_mode1_nobias"}) follows_reference(*this, variant, 1e-6);
 }
 
 // SGD's checkpoint carries ORT's momentum0 (ORT's loader matches states
@@ -241,6 +251,21 @@ TEST_F(OrtArtifactsTraining, UnsupportedOptimizerModelsFailClearly) {
         EXPECT_EQ(bad, nullptr);
         ot_status_free(st);
     }
+}
+
+// Values ORT's schema allows but no mode implements are refused by our op,
+// naming ORT's node.
+TEST_F(OrtArtifactsTraining, UnknownAdamModeFailsClearly) {
+    std::string dir = artifacts_with(kOptimizers + "/bad/adam_mode2.onnx");
+    ot_ort_session_t *bad = nullptr;
+    ot_status_t *st = ot_ort_session_create(dir.c_str(), &bad);
+    ASSERT_NE(st, nullptr);
+    EXPECT_NE(std::string(ot_status_message(st)).find("optimizer model: node 'AdamW' (ai.onnxtrain::AdamW): attribute "
+                                                      "'adam_mode' is 2"),
+              std::string::npos)
+        << ot_status_message(st);
+    EXPECT_EQ(bad, nullptr);
+    ot_status_free(st);
 }
 
 TEST(OrtArtifacts, MissingFolderFailsClearly) {
