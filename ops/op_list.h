@@ -205,3 +205,7 @@ OT_OP(ot_op_ot_NAdam_1)
 OT_OP(ot_op_ot_RAdam_1)
 OT_OP(ot_op_ot_Lion_1)
 OT_OP(ot_op_ot_LAMB_1)
+
+
+/* ---- learning-rate schedules (ops/lr_schedule.c) ---- */
+OT_OP(ot_op_ot_LRSchedule_1)

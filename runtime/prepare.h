@@ -47,4 +47,11 @@ void prep_bind(prep_t *p, prep_stage_t *s, const char *key, const char *value, o
 /* The optimizer attribute `name` given in the options, or NULL. */
 const ot_attr_t *prep_option_attr(const ot_prepare_options_t *o, const char *name);
 
+/* ---- learning-rate schedules (runtime/prepare_schedule.c) ---- */
+/* The base rate of --lr-schedule given the optimizer's rate: one_cycle's max_lr when given. */
+float prep_schedule_base_lr(const ot_prepare_options_t *o, float lr);
+/* In the optimizer stage: state lr.base, lr.next = LRSchedule(lr.base, step.next), and the
+ * initializer `lr` (already added) set to schedule(0). */
+ot_status_t *prep_schedule(prep_t *p, float base_lr);
+
 #endif

@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700 /* strdup */
 
 #include "tools/cli/cli.h"
+#include "tools/cli/cli_schedule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,17 @@ static void prepare_usage(FILE *f) {
             "Writes MODEL as a training model: the loss, Gradient, gradient accumulators and the optimizer\n"
             "in ModelProto.training_info; BatchNormalization and Dropout in training mode.\n"
             "--pytorch-running-var: BatchNormalization keeps its running variance as PyTorch does (unbiased);\n"
-            "  it sets our node attribute unbiased_running_var, which onnx.checker does not know (export drops it).\n");
+            "  it sets our node attribute unbiased_running_var, which onnx.checker does not know (export drops it).\n"
+            "--lr-schedule {constant,step,multistep,exponential,cosine,cosine_warm_restarts,warmup_linear,\n"
+            "               warmup_cosine,one_cycle,polynomial}: the rate follows torch.optim.lr_scheduler per step;\n"
+            "  --lr is the base rate. Flags (torch's arguments, defaults as torch's):\n"
+            "    constant: --factor 0.333 --total-iters 5     step: --step-size N --gamma 0.1\n"
+            "    multistep: --milestones A,B,.. --gamma 0.1    exponential: --gamma X\n"
+            "    cosine: --t-max N --eta-min 0                 cosine_warm_restarts: --t-0 N --t-mult 1 --eta-min 0\n"
+            "    warmup_linear, warmup_cosine: --warmup-steps 0 --total-steps N (0 from total-steps on)\n"
+            "    one_cycle: --total-steps N [--max-lr X (or --lr)] --pct-start 0.3 --anneal-strategy {cos,linear}\n"
+            "               --div-factor 25 --final-div-factor 1e4 [--three-phase] (momentum is not cycled)\n"
+            "    polynomial: --total-iters 5 --power 1\n");
 }
 
 static bool parse_loss(const char *s, ot_loss_kind_t *out) {
@@ -67,6 +78,7 @@ int cmd_prepare(int argc, char **argv) {
     /* hyperparameter flags are resolved once the optimizer is known */
     const char *hp_flag[32], *hp_value[32];
     int n_hp = 0;
+    cli_schedule_t schedule = {0}; /* --lr-schedule's flags */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -98,6 +110,9 @@ int cmd_prepare(int argc, char **argv) {
                 fprintf(stderr, "onnxtrain prepare: --lr: bad value '%s' (a positive number)\n", v);
                 return 2;
             }
+        } else if (!strcmp(a, "--lr-schedule")) {
+            NEED_VALUE();
+            o.lr_schedule = v;
         } else if (!strcmp(a, "--output")) {
             NEED_VALUE();
             o.output = v;
@@ -166,6 +181,12 @@ int cmd_prepare(int argc, char **argv) {
     }
     o.optimizer = op->op_type;
     for (int h = 0; h < n_hp; h++) {
+        int schedule_rc = cli_schedule_flag(reg, o.lr_schedule, hp_flag[h], hp_value[h], &schedule);
+        if (schedule_rc == 1) continue;
+        if (schedule_rc) {
+            rc = 2;
+            goto done;
+        }
         char name[64];
         size_t len = strlen(hp_flag[h]);
         if (len >= sizeof name) len = sizeof name - 1;
@@ -213,6 +234,8 @@ int cmd_prepare(int argc, char **argv) {
     }
     o.n_optimizer_attrs = n_attrs;
     o.optimizer_attrs = attrs;
+    o.n_lr_schedule_attrs = schedule.n;
+    o.lr_schedule_attrs = schedule.attrs;
     const char *frozen[256];
     char *freeze_copy = freeze ? strdup(freeze) : NULL;
     for (char *tok = freeze_copy ? strtok(freeze_copy, ",") : NULL; tok && o.n_freeze < 256; tok = strtok(NULL, ","))
@@ -228,6 +251,7 @@ int cmd_prepare(int argc, char **argv) {
     }
     printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer\n", out_path, loss,
            o.optimizer, (double)(o.lr != 0 ? o.lr : op->default_lr));
+    if (o.lr_schedule) printf("learning-rate schedule: %s\n", o.lr_schedule);
     rc = 0;
 done:
     ot_model_destroy(prepared);

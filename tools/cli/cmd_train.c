@@ -12,7 +12,9 @@
  * Arrays are converted to the input's dtype where that loses nothing
  * (int64 labels for an int32 input), refused otherwise. Batch buffers are
  * allocated once. --log writes `step,loss,lr` per step: the loss of that
- * step's forward pass (before its update) and the rate its update used. */
+ * step's forward pass (before its update) and the rate its update used.
+ * --lr sets the base rate: in a model prepared with --lr-schedule the
+ * schedule goes on from it (ot_training_session_set_lr). */
 #include "tools/cli/cli.h"
 #include "runtime/npz.h"
 
@@ -24,7 +26,8 @@
 
 static void train_usage(FILE *f) {
     fprintf(f, "usage: onnxtrain train (TRAIN.onnx | --ort-artifacts DIR) --data FILE.npz --batch-size N --steps S\n"
-               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT]\n");
+               "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT]\n"
+               "--lr X: the base rate (with prepare --lr-schedule, the schedule goes on from it)\n");
 }
 
 /* One fed input: its data array and the batch buffer the steps read. */
@@ -250,9 +253,7 @@ int cmd_train(int argc, char **argv) {
     if (has_lr && ort) {
         ot_ort_session_set_lr(ort, lr);
     } else if (has_lr) {
-        ot_shape_t scalar = {0, {0}};
-        ot_tensor_t t = {OT_DTYPE_FLOAT, scalar, &lr};
-        if ((st = ot_training_session_set_state(ts, "lr", &t))) {
+        if ((st = ot_training_session_set_lr(ts, lr))) { /* the base rate when a schedule is present */
             rc = cli_fail(st, "--lr");
             goto done;
         }
