@@ -75,12 +75,13 @@ std::vector<std::string> case_names() {
 }
 
 // lr = LRSchedule(base_lr, step), both scalar graph inputs.
-std::string schedule_model(const std::string &schedule, const std::vector<Attr> &attrs) {
+std::string schedule_model(const std::string &schedule, const std::vector<Attr> &attrs,
+                           ot_dtype_t dtype = OT_DTYPE_FLOAT) {
     PbModel pb(8, 17);
     pb.add_opset("ai.onnxtrain", 1);
-    pb.input("base_lr", OT_DTYPE_FLOAT, {});
+    pb.input("base_lr", dtype, {});
     pb.input("step", OT_DTYPE_INT64, {});
-    pb.output("lr", OT_DTYPE_FLOAT, {});
+    pb.output("lr", dtype, {});
     Onnx__NodeProto *n = pb.node("LRSchedule", {"base_lr", "step"}, {"lr"}, "sched");
     n->domain = pb.str("ai.onnxtrain");
     std::vector<Attr> all = attrs;
@@ -110,33 +111,48 @@ double rel_err(double got, double want) {
     return std::fabs(got - want) / std::fabs(want);
 }
 
+// The worst relative error of the op over steps 0..999 against the case's
+// torch rates, with base_lr (and lr) of `dtype`; *at: its step.
+double worst_error(const Case &c, ot_dtype_t dtype, int64_t *at) {
+    ot_test::Loaded m = ot_test::load_bytes(schedule_model(c.schedule, c.attrs, dtype));
+    EXPECT_EQ(m.st, nullptr) << m.msg();
+    ot_session_t *s = nullptr;
+    ot_status_t *st = m.st ? nullptr : ot_session_create(m.m, &s);
+    EXPECT_EQ(st, nullptr) << ot_status_message(st);
+    if (!s) return INFINITY;
+    float base_f = (float)c.base_lr;
+    double base_d = c.base_lr;
+    int64_t step = 0;
+    ot_tensor_t base_t = {dtype, {0, {0}}, dtype == OT_DTYPE_FLOAT ? (void *)&base_f : (void *)&base_d};
+    ot_tensor_t step_t = {OT_DTYPE_INT64, {0, {0}}, &step};
+    const ot_tensor_t *in[] = {&base_t, &step_t};
+    double worst = 0;
+    for (step = 0; step < (int64_t)c.lr.size() && !st; step++) {
+        const ot_tensor_t *out = nullptr;
+        if ((st = ot_session_run_borrowed(s, in, &out))) break;
+        double got = dtype == OT_DTYPE_FLOAT ? *(const float *)out->data : *(const double *)out->data;
+        double e = rel_err(got, c.lr[(size_t)step]);
+        if (!(e <= worst)) worst = e, *at = step;
+    }
+    EXPECT_EQ(st, nullptr) << ot_status_message(st);
+    ot_status_free(st);
+    ot_session_destroy(s);
+    return worst;
+}
+
 class LRScheduleTorch : public ::testing::TestWithParam<std::string> {};
 
+// float32 (as prepare writes it): torch's rate rounded to float, 1e-6 asked;
+// float64: the closed forms against torch's step-by-step products.
 TEST_P(LRScheduleTorch, MatchesTorchSchedulerOver1000Steps) {
     Case c = read_case(GetParam());
     ASSERT_EQ(c.lr.size(), 1000u) << GetParam();
-    ot_test::Loaded m = ot_test::load_bytes(schedule_model(c.schedule, c.attrs));
-    ASSERT_EQ(m.st, nullptr) << m.msg();
-    ot_session_t *s = nullptr;
-    ot_status_t *st = ot_session_create(m.m, &s);
-    ASSERT_EQ(st, nullptr) << ot_status_message(st);
-    float base = (float)c.base_lr;
-    int64_t step = 0;
-    ot_tensor_t base_t = {OT_DTYPE_FLOAT, {0, {0}}, &base}, step_t = {OT_DTYPE_INT64, {0, {0}}, &step};
-    const ot_tensor_t *in[] = {&base_t, &step_t};
-    double worst = 0;
-    int64_t worst_t = 0;
-    for (step = 0; step < 1000; step++) {
-        const ot_tensor_t *out = nullptr;
-        st = ot_session_run_borrowed(s, in, &out);
-        ASSERT_EQ(st, nullptr) << ot_status_message(st);
-        double e = rel_err(*(const float *)out->data, c.lr[(size_t)step]);
-        if (!(e <= worst)) worst = e, worst_t = step;
-    }
-    ot_session_destroy(s);
-    std::printf("[ lr ] %-30s max relative error vs torch over 1000 steps: %.3g (step %lld)\n", GetParam().c_str(), worst,
-                (long long)worst_t);
-    EXPECT_LE(worst, 1e-6) << GetParam() << ": worst at step " << worst_t << ", torch " << c.lr[(size_t)worst_t];
+    int64_t at_f = 0, at_d = 0;
+    double worst_f = worst_error(c, OT_DTYPE_FLOAT, &at_f), worst_d = worst_error(c, OT_DTYPE_DOUBLE, &at_d);
+    std::printf("[ lr ] %-30s max relative error vs torch, 1000 steps: float %.3g (step %lld), double %.3g (step %lld)\n",
+                GetParam().c_str(), worst_f, (long long)at_f, worst_d, (long long)at_d);
+    EXPECT_LE(worst_f, 1e-6) << GetParam() << ": float, worst at step " << at_f << ", torch " << c.lr[(size_t)at_f];
+    EXPECT_LE(worst_d, 1e-12) << GetParam() << ": double, worst at step " << at_d << ", torch " << c.lr[(size_t)at_d];
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LRScheduleTorch, ::testing::ValuesIn(case_names()),

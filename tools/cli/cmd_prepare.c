@@ -251,6 +251,8 @@ int cmd_prepare(int argc, char **argv) {
     }
     printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer\n", out_path, loss,
            o.optimizer, (double)(o.lr != 0 ? o.lr : op->default_lr));
+    for (int a = 0; a < schedule.n; a++) /* one_cycle's max_lr is its base rate */
+        if (!strcmp(schedule.attrs[a].name, "max_lr")) printf("base rate: max_lr %g\n", (double)schedule.attrs[a].f);
     if (o.lr_schedule) printf("learning-rate schedule: %s\n", o.lr_schedule);
     rc = 0;
 done:
