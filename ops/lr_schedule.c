@@ -180,7 +180,8 @@ static ot_status_t *parse(const ot_node_info_t *node, lr_sched_t *s) {
     case LR_MULTISTEP:
         for (int64_t i = 0; i < s->n_milestones; i++)
             if (s->milestones[i] < 0)
-                return BAD("attribute 'milestones'[%lld] = %lld is negative", (long long)i, (long long)s->milestones[i]);
+                return BAD("attribute 'milestones'[%lld] = %lld is negative", (long long)i,
+                           (long long)s->milestones[i]);
         break;
     case LR_COSINE:
         if (s->T_max < 1) return BAD("attribute 'T_max' = %lld must be >= 1", (long long)s->T_max);
@@ -250,7 +251,8 @@ static double one_cycle(const lr_sched_t *s, double base, int64_t t) {
     double start = 0;
     for (int i = 0;; i++) {
         double end = s->phase_end[i];
-        if ((double)t <= end || i == s->n_phases - 1) return anneal(s, from[i], to[i], ((double)t - start) / (end - start));
+        if ((double)t <= end || i == s->n_phases - 1)
+            return anneal(s, from[i], to[i], ((double)t - start) / (end - start));
         start = end;
     }
 }
@@ -320,7 +322,8 @@ static ot_status_t *lr_infer(ot_infer_ctx_t *ctx) {
     const ot_tensor_t *base = ctx->inputs[0], *step = ctx->inputs[1];
     if (base->dtype != OT_DTYPE_FLOAT && base->dtype != OT_DTYPE_DOUBLE)
         return OT_INFER_ERROR(ctx, "base_lr must be float or double, not %s", ot_dtype_name(base->dtype));
-    if (step->dtype != OT_DTYPE_INT64) return OT_INFER_ERROR(ctx, "step must be int64, not %s", ot_dtype_name(step->dtype));
+    if (step->dtype != OT_DTYPE_INT64)
+        return OT_INFER_ERROR(ctx, "step must be int64, not %s", ot_dtype_name(step->dtype));
     for (int i = 0; i < 2; i++) {
         int64_t n = ot_shape_numel(&ctx->inputs[i]->shape);
         if (n >= 0 && n != 1) return OT_INFER_ERROR(ctx, "%s must be a scalar", i ? "step" : "base_lr");

@@ -8,14 +8,15 @@
 #include <string.h>
 #include <strings.h>
 
+static int fold(char c) { return c == '-' ? '_' : tolower((unsigned char)c); }
+
 /* The LRSchedule attribute `flag` spells in kebab case, any letter case
  * (--t-max is T_max). */
 static const ot_attr_spec_t *schedule_attr(const ot_registry_t *reg, const char *flag) {
     const ot_op_def_t *op = ot_registry_find(reg, OT_DOMAIN, "LRSchedule", 1);
     for (const ot_attr_spec_t *a = op ? op->attrs : NULL; a && a->name; a++) {
         size_t c = 0;
-        while (a->name[c] && tolower((unsigned char)(flag[c] == '-' ? '_' : flag[c])) == tolower((unsigned char)a->name[c]))
-            c++;
+        while (a->name[c] && fold(flag[c]) == fold(a->name[c])) c++;
         if (!a->name[c] && !flag[c] && strcmp(a->name, "schedule")) return a;
     }
     return NULL;
@@ -32,7 +33,8 @@ int cli_schedule_flag(const ot_registry_t *reg, const char *schedule, const char
     const ot_attr_spec_t *spec = schedule_attr(reg, flag);
     if (!spec) return 0;
     if (!schedule) {
-        fprintf(stderr, "onnxtrain prepare: --%s is a learning-rate schedule flag: it needs --lr-schedule NAME\n", flag);
+        fprintf(stderr, "onnxtrain prepare: --%s is a learning-rate schedule flag: it needs --lr-schedule NAME\n",
+                flag);
         return 2;
     }
     if (s->n == CLI_SCHEDULE_MAX_ATTRS) {
