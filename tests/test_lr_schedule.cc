@@ -5,7 +5,8 @@
 //    the torch scheduler after as many scheduler.step() calls (1e-6 relative);
 //  - `prepare --lr-schedule warmup_cosine` -> `train --log`: losses (1e-4)
 //    and the lr column (1e-6) against torch training the same MLP with the
-//    same schedule, and `train --lr` as the base rate;
+//    same schedule, `train --lr` as the base rate, and a checkpoint going on
+//    with the schedule;
 //  - refusals: bad attributes at load time, bad flags in the CLI.
 #include <gtest/gtest.h>
 
@@ -237,7 +238,18 @@ TEST(LRScheduleCli, PrepareTrainFollowsTorch) {
     got = read_csv(log2);
     ASSERT_EQ(got.size(), 20u);
     for (size_t s = 0; s < 20; s++) EXPECT_LE(rel_err(got[s][2], 2 * want[s][2]), 1e-6) << "step " << s + 1;
-    for (const std::string &f : {model, log, log2}) std::remove(f.c_str());
+
+    // a checkpoint carries the schedule on: 8 steps, then 12 more from it
+    std::string ckpt = tmp + "_ckpt.onnx", log3 = tmp + "_resumed.csv";
+    const std::string short_run = " --data " + kPrepareDir + "mlp_data.npz --batch-size 8 --no-shuffle";
+    out = run_cli("train " + model + short_run + " --steps 8 --checkpoint " + ckpt, &status);
+    ASSERT_EQ(status, 0) << out;
+    out = run_cli("train " + ckpt + short_run + " --steps 12 --log " + log3, &status);
+    ASSERT_EQ(status, 0) << out;
+    got = read_csv(log3);
+    ASSERT_EQ(got.size(), 12u);
+    for (size_t s = 0; s < 12; s++) EXPECT_LE(rel_err(got[s][2], want[8 + s][2]), 1e-6) << "step " << 9 + s;
+    for (const std::string &f : {model, log, log2, ckpt, log3}) std::remove(f.c_str());
 }
 
 // The session keeps 'lr' = schedule(lr.base, step) when the base rate is set
