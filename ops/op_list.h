@@ -226,3 +226,5 @@ OT_OP(ot_op_ot_KaimingNormal_1)
 OT_OP(ot_op_ot_LecunUniform_1)
 OT_OP(ot_op_ot_LecunNormal_1)
 OT_OP(ot_op_ot_Orthogonal_1)
+/* ---- learning-rate schedules (ops/lr_schedule.c) ---- */
+OT_OP(ot_op_ot_LRSchedule_1)

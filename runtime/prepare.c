@@ -376,7 +376,12 @@ static ot_status_t *optimizer_stage(prep_t *p, const ot_op_def_t *opt, float lr)
     prep_init(p, &p->opt, "onnxtrain.one", &one_t);
     const char *s_in[] = {"step", "onnxtrain.one"}, *s_out[] = {"step.next"}, *l_in[] = {"lr"}, *l_out[] = {"lr.next"};
     prep_node(p, &p->opt, "", "Add", 2, s_in, 1, s_out);
-    prep_node(p, &p->opt, "", "Identity", 1, l_in, 1, l_out);
+    if (o->lr_schedule) { /* --lr-schedule (prepare_schedule.c): lr.next = LRSchedule(lr.base, step.next) */
+        ot_status_t *st = prep_schedule(p, lr);
+        if (st) return st;
+    } else {
+        prep_node(p, &p->opt, "", "Identity", 1, l_in, 1, l_out);
+    }
     prep_bind(p, &p->opt, "step", "step.next", OT_DTYPE_INT64, &scalar);
     prep_bind(p, &p->opt, "lr", "lr.next", OT_DTYPE_FLOAT, &scalar);
 
@@ -454,6 +459,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     const ot_op_def_t *opt = ot_registry_find_kind(m->registry, o->optimizer, OT_OP_OPTIMIZER);
     if (!opt) return ot_status_create(OT_ERR_INVALID_ARGUMENT, "unknown optimizer '%s'", o->optimizer ? o->optimizer : "");
     float lr = o->lr != 0 ? o->lr : opt->default_lr;
+    if (o->lr_schedule) lr = prep_schedule_base_lr(o, lr); /* --lr-schedule one_cycle: max_lr */
     if (!(lr > 0))
         return ot_status_create(OT_ERR_INVALID_ARGUMENT, "optimizer %s: the learning rate is required (--lr)%s",
                                 opt->op_type, o->lr < 0 || o->lr != o->lr ? " and must be positive" : "");

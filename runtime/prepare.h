@@ -64,5 +64,11 @@ ot_status_t *prep_attrs(prep_t *p, Onnx__NodeProto *n, int n_attrs, const ot_att
 /* training_info[0].initialization from o->init and o->init_bias_zeros
  * (runtime/prepare_init.c); nothing when both keep the model's values. */
 ot_status_t *prep_initialization(prep_t *p);
+/* ---- learning-rate schedules (runtime/prepare_schedule.c) ---- */
+/* The base rate of --lr-schedule given the optimizer's rate: one_cycle's max_lr when given. */
+float prep_schedule_base_lr(const ot_prepare_options_t *o, float lr);
+/* In the optimizer stage: state lr.base, lr.next = LRSchedule(lr.base, step.next), and the
+ * initializer `lr` (already added) set to schedule(0). */
+ot_status_t *prep_schedule(prep_t *p, float base_lr);
 
 #endif

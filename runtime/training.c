@@ -21,6 +21,7 @@
 #define _XOPEN_SOURCE 700 /* strdup */
 
 #include "runtime/onnx_io.h"
+#include "ops/lr_schedule.h"
 #include "ops/op_util.h"
 #include "runtime/name_map.h"
 
@@ -792,10 +793,44 @@ ot_status_t *ot_training_session_get_lr(const ot_training_session_t *ts, float *
     return NULL;
 }
 
+/* ---- learning-rate schedules (prepare --lr-schedule, runtime/prepare_schedule.c) ---- */
+
+/* The LRSchedule node that reads state 'lr.base', in some algorithm stage. */
+static const ot_node_t *lr_schedule_node(const ot_training_session_t *ts) {
+    for (int s = 0; s < ts->n_stages; s++) {
+        const ot_graph_t *g = &ts->algorithm[s].model->graph;
+        for (int i = 0; i < g->n_nodes; i++) {
+            const ot_node_t *n = &g->nodes[i];
+            if (!strcmp(n->info.op_type, "LRSchedule") && !strcmp(n->info.domain, OT_DOMAIN) && n->n_inputs == 2 &&
+                n->inputs[0] >= 0 && !strcmp(g->values[n->inputs[0]].name, "lr.base"))
+                return n;
+        }
+    }
+    return NULL;
+}
+
+/* 'lr.base' = base and 'lr' (index k) = the schedule's rate at the current step. */
+static ot_status_t *set_scheduled_lr(ot_training_session_t *ts, int k, int k_base, float base) {
+    int k_step = find_state(ts, "step");
+    const ot_node_t *n = lr_schedule_node(ts);
+    if (!n || k_step < 0 || ts->state[k_step]->dtype != OT_DTYPE_INT64 || ts->state[k_base]->dtype != OT_DTYPE_FLOAT ||
+        ot_shape_numel(&ts->state[k_base]->shape) != 1)
+        return ot_status_create(OT_ERR_UNSUPPORTED, "state 'lr.base' is not a learning-rate schedule's base rate "
+                                                    "(prepare's LRSchedule(lr.base, step) node and int64 'step')");
+    double lr;
+    ot_status_t *st = ot_lr_schedule_eval(&n->info, base, *(const int64_t *)ts->state[k_step]->data, &lr);
+    if (st) return st;
+    *(float *)ts->state[k_base]->data = base;
+    *(float *)ts->state[k]->data = (float)lr;
+    return NULL;
+}
+
 ot_status_t *ot_training_session_set_lr(ot_training_session_t *ts, float lr) {
     int k = ts ? find_state(ts, "lr") : -1;
     if (k < 0 || ts->state[k]->dtype != OT_DTYPE_FLOAT || ot_shape_numel(&ts->state[k]->shape) != 1)
         return ot_status_create(OT_ERR_UNSUPPORTED, "the model has no float scalar state 'lr'");
+    int k_base = find_state(ts, "lr.base"); /* a schedule: lr is the base rate */
+    if (k_base >= 0) return set_scheduled_lr(ts, k, k_base, lr);
     *(float *)ts->state[k]->data = lr;
     return NULL;
 }

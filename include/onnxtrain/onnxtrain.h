@@ -161,6 +161,13 @@ typedef struct ot_prepare_options {
     const ot_attr_t *init_attrs;
     bool init_bias_zeros;      /* biases (rank 1, read as Gemm/Conv/ConvTranspose/BatchNormalization/
                                   LayerNormalization input 2 or by Add) start at zero */
+    /* learning-rate schedule: ai.onnxtrain::LRSchedule's `schedule` ("cosine", "warmup_linear", ...;
+       see ops/lr_schedule.c), NULL: the rate stays `lr`. With one, `lr` is the base rate (state
+       'lr.base'; one_cycle's max_lr, which may be given as attribute max_lr instead) and state 'lr'
+       holds the rate of the next update: schedule(lr.base, updates done so far). */
+    const char *lr_schedule;
+    int n_lr_schedule_attrs;  /* its hyperparameters (torch's names: T_max, warmup_steps, milestones...) */
+    const ot_attr_t *lr_schedule_attrs;
 } ot_prepare_options_t;
 
 /* Turns an inference model into a standard ONNX training model (see
@@ -252,6 +259,11 @@ ot_status_t *ot_training_session_optimizer_step(ot_training_session_t *session);
 ot_status_t *ot_training_session_eval_step(ot_training_session_t *session, int n_feeds, const char *const *names,
                                            const ot_tensor_t *const *values, float *loss);
 ot_status_t *ot_training_session_reset_grad(ot_training_session_t *session);
+/* get_lr: the rate the next optimizer step uses (state 'lr'). set_lr sets the
+ * base rate: with a learning-rate schedule (state 'lr.base', written by
+ * prepare --lr-schedule) it sets 'lr.base' and 'lr' = the schedule's rate at
+ * the current step from it, so the schedule goes on from the new base;
+ * without one it sets 'lr'. */
 ot_status_t *ot_training_session_get_lr(const ot_training_session_t *session, float *lr);
 ot_status_t *ot_training_session_set_lr(ot_training_session_t *session, float lr);
 

@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700 /* strdup */
 
 #include "tools/cli/cli.h"
+#include "tools/cli/cli_schedule.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -38,7 +39,17 @@ static void prepare_usage(FILE *f) {
             "  --lr-mult PATTERN=X: lr * X for parameters whose name contains PATTERN (first match).\n"
             "--init NAME: `train` first sets every weight (rank >= 2) by initializer op NAME (kaiming_uniform,\n"
             "  xavier_normal, orthogonal... see `onnxtrain ops`), seeded --seed + its index, as torch.nn.init does;\n"
-            "  --init-ATTR V sets the op's attributes (--init-gain 2, --init-mode fan_out); --init-bias zeros.\n");
+            "  --init-ATTR V sets the op's attributes (--init-gain 2, --init-mode fan_out); --init-bias zeros.\n"
+            "--lr-schedule {constant,step,multistep,exponential,cosine,cosine_warm_restarts,warmup_linear,\n"
+            "               warmup_cosine,one_cycle,polynomial}: the rate follows torch.optim.lr_scheduler per step;\n"
+            "  --lr is the base rate. Flags (torch's arguments, defaults as torch's):\n"
+            "    constant: --factor 0.333 --total-iters 5     step: --step-size N --gamma 0.1\n"
+            "    multistep: --milestones A,B,.. --gamma 0.1    exponential: --gamma X\n"
+            "    cosine: --t-max N --eta-min 0                 cosine_warm_restarts: --t-0 N --t-mult 1 --eta-min 0\n"
+            "    warmup_linear, warmup_cosine: --warmup-steps 0 --total-steps N (0 from total-steps on)\n"
+            "    one_cycle: --total-steps N [--max-lr X (or --lr)] --pct-start 0.3 --anneal-strategy {cos,linear}\n"
+            "               --div-factor 25 --final-div-factor 1e4 [--three-phase] (momentum is not cycled)\n"
+            "    polynomial: --total-iters 5 --power 1\n");
 }
 
 static bool parse_loss(const char *s, ot_loss_kind_t *out) {
@@ -155,6 +166,7 @@ int cmd_prepare(int argc, char **argv) {
     /* --init-ATTR flags, resolved once the initializer is known (tools/cli/cli_init.c) */
     const char *init_flag[16], *init_value[16], *init_bias = "keep";
     int n_init = 0;
+    cli_schedule_t schedule = {0}; /* --lr-schedule's flags */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -186,6 +198,9 @@ int cmd_prepare(int argc, char **argv) {
                 fprintf(stderr, "onnxtrain prepare: --lr: bad value '%s' (a positive number)\n", v);
                 return 2;
             }
+        } else if (!strcmp(a, "--lr-schedule")) {
+            NEED_VALUE();
+            o.lr_schedule = v;
         } else if (!strcmp(a, "--output")) {
             NEED_VALUE();
             o.output = v;
@@ -290,6 +305,12 @@ int cmd_prepare(int argc, char **argv) {
     o.init_attrs = init_attrs;
     o.init_bias_zeros = !strcmp(init_bias, "zeros");
     for (int h = 0; h < n_hp; h++) {
+        int schedule_rc = cli_schedule_flag(reg, o.lr_schedule, hp_flag[h], hp_value[h], &schedule);
+        if (schedule_rc == 1) continue;
+        if (schedule_rc) {
+            rc = 2;
+            goto done;
+        }
         char name[64];
         size_t len = strlen(hp_flag[h]);
         if (len >= sizeof name) len = sizeof name - 1;
@@ -337,6 +358,8 @@ int cmd_prepare(int argc, char **argv) {
     }
     o.n_optimizer_attrs = n_attrs;
     o.optimizer_attrs = attrs;
+    o.n_lr_schedule_attrs = schedule.n;
+    o.lr_schedule_attrs = schedule.attrs;
     const char *frozen[256];
     char *freeze_copy = freeze ? strdup(freeze) : NULL;
     for (char *tok = freeze_copy ? strtok(freeze_copy, ",") : NULL; tok && o.n_freeze < 256; tok = strtok(NULL, ","))
@@ -355,6 +378,9 @@ int cmd_prepare(int argc, char **argv) {
     printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer%s%s\n", out_path, loss,
            o.optimizer, (double)(o.lr != 0 ? o.lr : op->default_lr),
            o.init || o.init_bias_zeros ? " + initialization " : "", o.init ? o.init : o.init_bias_zeros ? "(biases)" : "");
+    for (int a = 0; a < schedule.n; a++) /* one_cycle's max_lr is its base rate */
+        if (!strcmp(schedule.attrs[a].name, "max_lr")) printf("base rate: max_lr %g\n", (double)schedule.attrs[a].f);
+    if (o.lr_schedule) printf("learning-rate schedule: %s\n", o.lr_schedule);
     rc = 0;
 done:
     ot_model_destroy(prepared);

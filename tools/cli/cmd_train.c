@@ -23,7 +23,10 @@
  * and it changed nothing) and a summary line counts the skipped steps.
  *
  * A model whose initialization graphs never ran (`prepare --init`) is
- * initialized first, once; `--steps 0 --checkpoint OUT` does only that. */
+ * initialized first, once; `--steps 0 --checkpoint OUT` does only that.
+ *
+ * --lr sets the base rate: in a model prepared with --lr-schedule the
+ * schedule goes on from it (ot_training_session_set_lr). */
 #include "tools/cli/cli.h"
 #include "runtime/npz.h"
 
@@ -36,7 +39,8 @@
 static void train_usage(FILE *f) {
     fprintf(f, "usage: onnxtrain train (TRAIN.onnx | --ort-artifacts DIR) --data FILE.npz --batch-size N --steps S\n"
                "           [--no-shuffle | --seed N] [--lr X] [--log FILE.csv] [--checkpoint OUT] [--plugin LIB.so]\n"
-               "       onnxtrain train TRAIN.onnx --steps 0 --checkpoint OUT   (only run initialization)\n");
+               "       onnxtrain train TRAIN.onnx --steps 0 --checkpoint OUT   (only run initialization)\n"
+               "--lr X: the base rate (with prepare --lr-schedule, the schedule goes on from it)\n");
 }
 
 /* One fed input: its data array and the batch buffer the steps read. */
@@ -273,9 +277,7 @@ int cmd_train(int argc, char **argv) {
     if (has_lr && ort) {
         ot_ort_session_set_lr(ort, lr);
     } else if (has_lr) {
-        ot_shape_t scalar = {0, {0}};
-        ot_tensor_t t = {OT_DTYPE_FLOAT, scalar, &lr};
-        if ((st = ot_training_session_set_state(ts, "lr", &t))) {
+        if ((st = ot_training_session_set_lr(ts, lr))) { /* the base rate when a schedule is present */
             rc = cli_fail(st, "--lr");
             goto done;
         }
