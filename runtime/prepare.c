@@ -28,6 +28,7 @@
 #include "runtime/prepare.h"
 #include "ops/op_util.h"
 #include "runtime/ir.h"
+#include "runtime/name_map.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,6 +436,42 @@ static void add_opsets(prep_t *p, const ot_op_def_t *opt) {
     }
 }
 
+/* Orders s's nodes so that each follows the nodes of s that produce its
+ * inputs, as ONNX requires: the optional parts (clipping, groups, the
+ * guard) add nodes that feed nodes written before them. Passes keep the
+ * written order otherwise; a cycle (impossible by construction) is left
+ * for validation to report. */
+static ot_status_t *sort_nodes(prep_t *p, prep_stage_t *s) {
+    Onnx__GraphProto *g = s->g;
+    size_t n = g->n_node, k = 0;
+    ot_name_map_t *producer_of = ot_name_map_create();
+    Onnx__NodeProto **sorted = pb_alloc(&p->b, sizeof *sorted * (n + 1));
+    bool *done = pb_alloc(&p->b, n + 1);
+    bool ok = producer_of && sorted && done;
+    for (size_t i = 0; ok && i < n; i++)
+        for (size_t o = 0; ok && o < g->node[i]->n_output; o++)
+            if (*g->node[i]->output[o]) ok = ot_name_map_put(producer_of, g->node[i]->output[o], (int)i);
+    if (!ok) {
+        ot_name_map_destroy(producer_of);
+        return prep_oom();
+    }
+    memset(done, 0, n + 1);
+    for (bool progress = true; k < n && progress;) {
+        progress = false;
+        for (size_t i = 0; i < n; i++) {
+            bool ready = !done[i];
+            for (size_t in = 0; ready && in < g->node[i]->n_input; in++) {
+                int from = ot_name_map_get(producer_of, g->node[i]->input[in]);
+                ready = from < 0 || done[from] || (size_t)from == i;
+            }
+            if (ready) sorted[k++] = g->node[i], done[i] = true, progress = true;
+        }
+    }
+    ot_name_map_destroy(producer_of);
+    if (k == n) memcpy(g->node, sorted, sizeof *sorted * n);
+    return NULL;
+}
+
 /* A new TrainingInfoProto whose algorithm is named `name`. */
 static void new_stage(prep_t *p, prep_stage_t *s, const char *name) {
     s->g = pb_alloc(&p->b, sizeof *s->g);
@@ -526,6 +563,7 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     if ((st = prep_clip_finish(&p))) goto done; /* the non-finite guard: after every part of stage [1] */
     add_opsets(&p, opt);
     if ((st = prep_initialization(&p))) goto done; /* --init: runtime/prepare_init.c */
+    if ((st = sort_nodes(&p, &p.grad)) || (st = sort_nodes(&p, &p.opt))) goto done;
     Onnx__TrainingInfoProto **tis = pb_alloc(&p.b, sizeof *tis * 2);
     if (!tis || p.b.oom) {
         st = prep_oom();

@@ -14,6 +14,8 @@
 #include "cli_runner.h"
 #include "onnxtrain/onnxtrain.h"
 #include "op_harness.h"
+#include "onnx.pb-c.h"
+#include "runtime/ir.h"
 #include "runtime/npz.h"
 
 namespace {
@@ -359,6 +361,55 @@ TEST(ClipPrepare, DefaultsAddNothingAndAccumulateIsMetadata) {
     ASSERT_EQ(st, nullptr) << ot_status_message(st);
     ASSERT_NE(ot_model_metadata(acc.prepared, "onnxtrain.accumulate"), nullptr);
     EXPECT_STREQ(ot_model_metadata(acc.prepared, "onnxtrain.accumulate"), "4");
+}
+
+// With every optional part at once (schedule, clipping, groups, guard,
+// accumulation, initialization), each graph of the written program is
+// topologically sorted, as ONNX requires (parts add nodes feeding earlier
+// ones; prepare sorts them).
+TEST(ClipPrepare, AllPartsTogetherWriteSortedGraphs) {
+    Prepared p;
+    ot_prepare_options_t o{};
+    o.loss = OT_LOSS_CROSS_ENTROPY;
+    o.optimizer = "AdamW";
+    o.lr = 0.01f;
+    o.clip_grad_norm = 1;
+    o.clip_grad_value = 0.5f;
+    o.skip_nonfinite = true;
+    o.accumulate = 2;
+    o.no_decay_1d = true;
+    const char *patterns[] = {"fc2"};
+    const float mult[] = {0.5f};
+    o.n_lr_mult = 1, o.lr_mult_patterns = patterns, o.lr_mult = mult;
+    o.lr_schedule = "cosine";
+    ot_attr_t t_max{};
+    t_max.name = "T_max", t_max.type = OT_ATTR_INT, t_max.i = 10;
+    o.n_lr_schedule_attrs = 1, o.lr_schedule_attrs = &t_max;
+    o.init = "kaiming_uniform";
+    ot_status_t *st = prepare(p, o);
+    ASSERT_EQ(st, nullptr) << ot_status_message(st);
+    uint8_t *bytes = nullptr;
+    size_t len = 0;
+    ASSERT_EQ(ot_model_to_bytes(p.prepared, &bytes, &len), nullptr);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(nullptr, len, bytes);
+    free(bytes);
+    ASSERT_NE(mp, nullptr);
+    ASSERT_EQ(mp->n_training_info, 2u);
+    int graphs = 0;
+    for (size_t t = 0; t < mp->n_training_info; t++)
+        for (Onnx__GraphProto *g : {mp->training_info[t]->initialization, mp->training_info[t]->algorithm}) {
+            if (!g) continue;
+            graphs++;
+            for (size_t i = 0; i < g->n_node; i++)
+                for (size_t in = 0; in < g->node[i]->n_input; in++)
+                    for (size_t j = i; j < g->n_node; j++)
+                        for (size_t out = 0; out < g->node[j]->n_output; out++)
+                            EXPECT_STRNE(g->node[i]->input[in], g->node[j]->output[out])
+                                << g->name << ": node '" << g->node[i]->name << "' reads an output of node '"
+                                << g->node[j]->name << "', which comes later";
+        }
+    EXPECT_EQ(graphs, 3); // [0] initialization and algorithm, [1] algorithm
+    onnx__model_proto__free_unpacked(mp, nullptr);
 }
 
 // Clip by value on a model importing opset 10 (Clip-6, bounds as attributes)

@@ -80,13 +80,14 @@ static int parse_floats(const char *s, float *out, int max) {
 
 /* ---- gradient clipping, accumulation, non-finite guard, parameter groups ---- */
 
-/* --no-decay lists and --lr-mult pairs, owned until prepare is done. */
+/* --no-decay lists and --lr-mult pairs, copied into fixed buffers (nothing to free). */
 typedef struct clip_groups {
-    char *no_decay_copy[32];
+    char no_decay_copy[32][256];
     int n_no_decay_copy;
     const char *no_decay[256];
     int n_no_decay;
-    char *mult_pattern[32];
+    char mult_copy[32][256];
+    const char *mult_pattern[32];
     float mult[32];
     int n_mult;
 } clip_groups_t;
@@ -122,7 +123,11 @@ static bool clip_flag(ot_prepare_options_t *o, clip_groups_t *g, const char *a, 
         }
         o->accumulate = k;
     } else if (!strcmp(a, "--no-decay")) {
-        if (g->n_no_decay_copy == 32 || !(g->no_decay_copy[g->n_no_decay_copy] = strdup(v))) return false;
+        if (g->n_no_decay_copy == 32 || strlen(v) >= sizeof g->no_decay_copy[0]) {
+            fprintf(stderr, "onnxtrain prepare: --no-decay: too many or too long (at most 32 of 255 characters)\n");
+            return false;
+        }
+        strcpy(g->no_decay_copy[g->n_no_decay_copy], v);
         char *save = NULL;
         for (char *t = strtok_r(g->no_decay_copy[g->n_no_decay_copy++], ",", &save); t && g->n_no_decay < 256;
              t = strtok_r(NULL, ",", &save))
@@ -133,7 +138,13 @@ static bool clip_flag(ot_prepare_options_t *o, clip_groups_t *g, const char *a, 
             if (!eq || eq == v) fprintf(stderr, "onnxtrain prepare: --lr-mult: bad value '%s' (PATTERN=X)\n", v);
             return false;
         }
-        if (g->n_mult == 32 || !(g->mult_pattern[g->n_mult] = strndup(v, (size_t)(eq - v)))) return false;
+        if (g->n_mult == 32 || eq - v >= (ptrdiff_t)sizeof g->mult_copy[0]) {
+            fprintf(stderr, "onnxtrain prepare: --lr-mult: too many or too long (at most 32 of 255 characters)\n");
+            return false;
+        }
+        memcpy(g->mult_copy[g->n_mult], v, (size_t)(eq - v));
+        g->mult_copy[g->n_mult][eq - v] = 0;
+        g->mult_pattern[g->n_mult] = g->mult_copy[g->n_mult];
         g->mult[g->n_mult++] = (float)x;
     }
     return true;
@@ -143,13 +154,8 @@ static void groups_attach(clip_groups_t *g, ot_prepare_options_t *o) {
     o->n_no_decay = g->n_no_decay;
     o->no_decay = g->no_decay;
     o->n_lr_mult = g->n_mult;
-    o->lr_mult_patterns = (const char *const *)g->mult_pattern;
+    o->lr_mult_patterns = g->mult_pattern;
     o->lr_mult = g->mult;
-}
-
-static void groups_free(clip_groups_t *g) {
-    for (int i = 0; i < g->n_no_decay_copy; i++) free(g->no_decay_copy[i]);
-    for (int i = 0; i < g->n_mult; i++) free(g->mult_pattern[i]);
 }
 
 int cmd_prepare(int argc, char **argv) {
@@ -370,7 +376,6 @@ int cmd_prepare(int argc, char **argv) {
     if (!st) st = ot_model_prepare(m, &o, &prepared);
     if (!st) st = ot_model_save(prepared, out_path);
     free(freeze_copy);
-    groups_free(&groups);
     if (st) {
         rc = cli_fail(st, in_path);
         goto done;
