@@ -341,6 +341,36 @@ TEST(PluginRefused, BadInitializerDeclaration) {
     ot_registry_destroy(reg);
 }
 
+// `prepare --init` with the plugin's initializer: the k-th weight (rank >= 2)
+// is drawn with seed --seed + k and fan_in = in_features (Linear/Gemm
+// transB=1 weights), as the documented formula says; `train --steps 0` only
+// initializes.
+TEST(PluginInitializer, PrepareInitDrawsEveryWeight) {
+    const std::string tmp = ::testing::TempDir(), train = tmp + "ot_plugin_init.onnx", ckpt = tmp + "ot_plugin_init_ckpt.onnx";
+    int status = -1;
+    std::string out = run_cli("prepare " + kPrepare + "mlp.onnx -o " + train +
+                                  " --loss cross_entropy --optimizer sgd --lr 0.1 --init scaled_uniform --init-scale 2"
+                                  " --seed 7" + kPlugin,
+                              &status);
+    ASSERT_EQ(status, 0) << out;
+    out = run_cli("train " + train + " --steps 0 --checkpoint " + ckpt + kPlugin, &status);
+    ASSERT_EQ(status, 0) << out;
+    EXPECT_TRUE(contains(out, "initialized")) << out;
+    Trained t(ckpt);
+    ASSERT_EQ(t.error, "");
+    int k = 0;
+    for (const char *name : {"fc1.weight", "fc2.weight"}) {
+        SCOPED_TRACE(name);
+        const ot_tensor_t *w = nullptr;
+        ASSERT_EQ(msg(ot_training_session_get_state(t.ts, name, &w)), "");
+        ASSERT_EQ(w->shape.rank, 2);
+        int64_t n = ot_shape_numel(&w->shape);
+        std::vector<float> ref = scaled_uniform_ref(n, 7 + k++, w->shape.dims[1], 2.0f);
+        EXPECT_EQ(std::memcmp(w->data, ref.data(), sizeof(float) * (size_t)n), 0);
+    }
+    for (const std::string &f : {train, ckpt}) std::remove(f.c_str());
+}
+
 // ---- --plugin on the CLI ----------------------------------------------------
 
 TEST(PluginCli, EveryModelCommandLoadsPlugins) {
