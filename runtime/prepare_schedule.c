@@ -35,16 +35,6 @@ float prep_schedule_base_lr(const ot_prepare_options_t *o, float lr) {
     return m ? m->f : lr;
 }
 
-static void set_attr(prep_t *p, Onnx__NodeProto *n, const ot_attr_t *a) {
-    switch (a->type) {
-    case OT_ATTR_FLOAT: pb_attr_float(&p->b, n, a->name, a->f); break;
-    case OT_ATTR_INT: pb_attr_int(&p->b, n, a->name, a->i); break;
-    case OT_ATTR_INTS: pb_attr_ints(&p->b, n, a->name, a->ints, (size_t)a->n); break;
-    case OT_ATTR_STRING: pb_attr_string(&p->b, n, a->name, a->s); break;
-    default: OT_ASSERT(0 && "ot_lr_schedule_eval refuses other types"); break;
-    }
-}
-
 ot_status_t *prep_schedule(prep_t *p, float base_lr) {
     const ot_prepare_options_t *o = p->o;
     const ot_attr_t *m = max_lr(o);
@@ -78,8 +68,7 @@ ot_status_t *prep_schedule(prep_t *p, float base_lr) {
     const char *in[] = {"lr.base", "step.next"}, *out[] = {"lr.next"};
     const char *id_in[] = {"lr.base"}, *id_out[] = {"lr.base.next"};
     Onnx__NodeProto *node = prep_node(p, &p->opt, OT_DOMAIN, "LRSchedule", 2, in, 1, out);
-    for (int a = 0; node && a < n; a++) set_attr(p, node, &attrs[a]);
     prep_node(p, &p->opt, "", "Identity", 1, id_in, 1, id_out);
     prep_bind(p, &p->opt, "lr.base", "lr.base.next", OT_DTYPE_FLOAT, &scalar);
-    return NULL;
+    return node ? prep_attrs(p, node, n, attrs, "--lr-schedule attribute") : prep_oom();
 }
