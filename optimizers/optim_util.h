@@ -68,7 +68,8 @@ static inline void *ot_optim_out(const ot_kernel_t *k, const ot_optim_layout_t *
  * binary is fast on new CPUs and correct on AVX2-only ones. Results are the
  * same bits on every path: only IEEE +, -, *, /, sqrt, never contracted
  * (-ffp-contract=off, CMakeLists.txt). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(OT_OPTIM_NO_CLONES) /* CMake's OT_OPTIM_ISA pins one ISA */
 #define OT_OPTIM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define OT_OPTIM_CLONES
