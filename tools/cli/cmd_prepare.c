@@ -380,11 +380,12 @@ int cmd_prepare(int argc, char **argv) {
         rc = cli_fail(st, in_path);
         goto done;
     }
-    printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer%s%s\n", out_path, loss,
-           o.optimizer, (double)(o.lr != 0 ? o.lr : op->default_lr),
-           o.init || o.init_bias_zeros ? " + initialization " : "", o.init ? o.init : o.init_bias_zeros ? "(biases)" : "");
+    double base_lr = o.lr != 0 ? o.lr : op->default_lr;
     for (int a = 0; a < schedule.n; a++) /* one_cycle's max_lr is its base rate */
-        if (!strcmp(schedule.attrs[a].name, "max_lr")) printf("base rate: max_lr %g\n", (double)schedule.attrs[a].f);
+        if (!strcmp(schedule.attrs[a].name, "max_lr")) base_lr = schedule.attrs[a].f;
+    printf("wrote %s: loss %s, optimizer %s (lr %g), training_info: gradient + optimizer%s%s\n", out_path, loss,
+           o.optimizer, base_lr, o.init || o.init_bias_zeros ? " + initialization " : "",
+           o.init ? o.init : o.init_bias_zeros ? "(biases)" : "");
     if (o.lr_schedule) printf("learning-rate schedule: %s\n", o.lr_schedule);
     rc = 0;
 done:
