@@ -22,10 +22,10 @@ echo "== data: Fashion-MNIST IDX -> .npz"
 $ot idx-to-npz "$data/train-images-idx3-ubyte.gz" "$data/train-labels-idx1-ubyte.gz" -o "$out/train.npz" --limit 20000
 echo
 echo "== prepare: cross-entropy on the logits (before the final Softmax); weights drawn afresh"
-echo "   (Kaiming normal, fan_out, as torchvision's ResNets); AdamW without decay on biases and"
+echo "   (He/Kaiming normal for ReLU networks); AdamW without decay on biases and"
 echo "   norm weights; linear warmup then cosine decay; gradients clipped to norm 1"
 $ot prepare examples/demo/cnn.onnx -o "$out/train.onnx" --loss cross_entropy --output /fc/Gemm_output_0 \
-  --init kaiming_normal --init-mode fan_out --init-nonlinearity relu --seed 1 \
+  --init kaiming_normal --init-nonlinearity relu --seed 1 \
   --optimizer adamw --lr 3e-3 --weight-decay 0.01 --no-decay-1d \
   --lr-schedule warmup_cosine --warmup-steps $((steps / 10)) --total-steps "$steps" --clip-grad-norm 1
 echo
