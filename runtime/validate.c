@@ -35,10 +35,11 @@ static ot_status_t *check_schema(const ot_node_t *n) {
     if (n->n_outputs < op->min_outputs || (op->max_outputs >= 0 && n->n_outputs > op->max_outputs))
         return NODE_ERR(n, OT_ERR_INVALID_MODEL, "has %d outputs, expected %d to %d", n->n_outputs, op->min_outputs,
                         op->max_outputs);
-    if (!op->attrs) return NULL;
+    static const ot_attr_spec_t none[] = {{NULL, OT_ATTR_UNDEFINED, false}}; /* attrs NULL: the op has none */
+    const ot_attr_spec_t *specs = op->attrs ? op->attrs : none;
     for (int a = 0; a < n->info.n_attrs; a++) {
         const ot_attr_t *attr = &n->info.attrs[a];
-        const ot_attr_spec_t *spec = op->attrs;
+        const ot_attr_spec_t *spec = specs;
         while (spec->name && strcmp(spec->name, attr->name) != 0) spec++;
         if (!spec->name)
             return NODE_ERR(n, OT_ERR_INVALID_MODEL, "unknown attribute '%s'", attr->name);
@@ -46,7 +47,7 @@ static ot_status_t *check_schema(const ot_node_t *n) {
             return NODE_ERR(n, OT_ERR_INVALID_MODEL, "attribute '%s' has type %s, expected %s", attr->name,
                             attr_type_name(attr->type), attr_type_name(spec->type));
     }
-    for (const ot_attr_spec_t *spec = op->attrs; spec->name; spec++)
+    for (const ot_attr_spec_t *spec = specs; spec->name; spec++)
         if (spec->required && !ot_node_attr(&n->info, spec->name))
             return NODE_ERR(n, OT_ERR_INVALID_MODEL, "missing required attribute '%s'", spec->name);
     return NULL;

@@ -167,6 +167,9 @@ std::vector<Case> cases() {
                  OT_ERR_INVALID_MODEL, "graph input #1 has no name"});
     c.push_back({"attribute_unknown_type", [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", 99); }, OT_ERR_INVALID_MODEL,
                  "node 'add' (Add): attribute 'alpha' has unknown type 99"});
+    // Add has no attributes (its record's schema is NULL): any is refused
+    c.push_back({"attribute_not_in_schema", [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", OT_ATTR_FLOAT); },
+                 OT_ERR_INVALID_MODEL, "node 'add' (Add): unknown attribute 'alpha'"});
     c.push_back({"attribute_without_type",
                  [](PbModel &pb) { pb.attr(pb.nodes[0], "alpha", OT_ATTR_FLOAT)->has_type = 0; }, OT_ERR_INVALID_MODEL,
                  "node 'add' (Add): attribute 'alpha' has no type"});
@@ -231,10 +234,11 @@ std::string small_model_bytes() {
     PbModel pb;
     base_model(pb);
     pb.init(pb.raw_tensor("W", OT_DTYPE_FLOAT, {2, 3}, bytes_of<float>({1, 2, 3, 4, 5, 6})));
-    auto *a = pb.attr(pb.nodes[0], "ints", OT_ATTR_INTS);
+    auto *a = pb.attr(pb.node("Transpose", {"W"}, {"WT"}, "transpose"), "perm", OT_ATTR_INTS);
     a->n_ints = 2;
-    a->ints = pb.copy<int64_t>({1, 2});
-    pb.attr(pb.nodes[0], "t", OT_ATTR_TENSOR)->t = pb.raw_tensor("", OT_DTYPE_INT64, {1}, std::string(8, '\1'));
+    a->ints = pb.copy<int64_t>({1, 0});
+    pb.attr(pb.node("Constant", {}, {"C"}, "constant"), "value", OT_ATTR_TENSOR)->t =
+        pb.raw_tensor("", OT_DTYPE_INT64, {1}, std::string(8, '\1'));
     pb.metadata.push_back(pb.entry("k", "v"));
     return pb.bytes();
 }
