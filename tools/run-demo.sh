@@ -2,8 +2,9 @@
 # tools/run-demo.sh: install dependencies, build, and run the main job on the
 # bundled default: train the demo CNN (examples/demo/cnn.onnx, a PyTorch
 # export) on 20,000 Fashion-MNIST training images (Debian's
-# dataset-fashion-mnist), export the trained inference model, and run it on
-# 8 test images.
+# dataset-fashion-mnist), export the trained inference model, run it on 8
+# test images, and check that ONNX Runtime (tools/check-in-ort.sh) gives the
+# same outputs.
 #   OT_DEMO_OUT   output folder (default: build/demo-output)
 #   OT_DEMO_STEPS training steps (default: 600)
 set -euo pipefail
@@ -38,4 +39,9 @@ $ot export "$out/checkpoint.onnx" -o "$out/cnn_trained.onnx"
 echo
 echo "== run: 8 Fashion-MNIST test images (their labels: 9 2 1 1 6 1 4 6)"
 $ot run "$out/cnn_trained.onnx" --input-dir examples/demo --output-dir "$out"
-echo "loss per step: $out/train_log.csv; trained model: $out/cnn_trained.onnx (loads in ONNX Runtime)"
+echo
+echo "== ONNX Runtime: the exported model, run by ONNX Runtime on the same images"
+rc=0
+tools/check-in-ort.sh "$out/cnn_trained.onnx" examples/demo || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || exit "$rc" # 3: ONNX Runtime unavailable (no npm registry)
+echo "loss per step: $out/train_log.csv; trained model: $out/cnn_trained.onnx"

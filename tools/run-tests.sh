@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/run-tests.sh: install dependencies, build with -Werror, run the whole
-# test suite (unit tests, ONNX conformance, CLI checks), then the fast tests
+# test suite (unit tests, ONNX conformance, CLI checks), the demo with its
+# exported model checked in ONNX Runtime, then the fast tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer, with the
 # optimizers' AVX2 loops, and the optimizer tests with their baseline loops.
 #   OT_SKIP_SANITIZE=1   skip the sanitizer build
@@ -9,6 +10,13 @@ cd "$(dirname "$0")/.."
 
 OT_CMAKE_ARGS="-DOT_WERROR=ON" tools/setup.sh
 ctest --test-dir build --output-on-failure
+
+# The demo, shortened, ends by running its exported model in ONNX Runtime
+# (npm's onnxruntime-node) and comparing the outputs with ours.
+echo "== demo (30 steps) and its exported model in ONNX Runtime"
+OT_DEMO_STEPS=30 OT_DEMO_OUT=build/demo-check tools/run-demo.sh >build/demo-check.log 2>&1 ||
+  { cat build/demo-check.log; exit 1; }
+grep -A3 "== ONNX Runtime" build/demo-check.log
 
 if [ "${OT_SKIP_SANITIZE:-0}" != 1 ]; then
   # The optimizers' AVX2 loops here, then their baseline ones (the release
