@@ -111,6 +111,24 @@ ot_status_t *prep_attrs(prep_t *p, Onnx__NodeProto *n, int n_attrs, const ot_att
     return NULL;
 }
 
+void prep_import(prep_t *p, const char *domain, int64_t version) {
+    Onnx__ModelProto *mp = p->mp;
+    domain = domain ? domain : "";
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const char *d = mp->opset_import[i]->domain ? mp->opset_import[i]->domain : "";
+        if (!strcmp(d, domain) || (!*domain && !strcmp(d, "ai.onnx"))) return;
+    }
+    Onnx__OperatorSetIdProto *op = pb_alloc(&p->b, sizeof *op);
+    if (op) {
+        onnx__operator_set_id_proto__init(op);
+        op->domain = (char *)domain;
+        op->has_version = 1;
+        op->version = version;
+    }
+    size_t cap = mp->n_opset_import;
+    PB_PUSH(&p->b, mp->opset_import, mp->n_opset_import, cap, op);
+}
+
 /* ---- which initializers train ---------------------------------------------- */
 
 static bool listed(const char *name, int n, const char *const *list) {
@@ -373,14 +391,14 @@ static ot_status_t *optimizer_stage(prep_t *p, const ot_op_def_t *opt, float lr)
     int64_t one = 1;
     ot_shape_t scalar = ot_shape_make(0, NULL);
     ot_tensor_t lr_t = {OT_DTYPE_FLOAT, {0, {0}}, &lr}, one_t = {OT_DTYPE_INT64, {0, {0}}, &one};
-    prep_init(p, &p->opt, "lr", &lr_t);
     prep_init(p, &p->opt, "onnxtrain.one", &one_t);
     const char *s_in[] = {"step", "onnxtrain.one"}, *s_out[] = {"step.next"}, *l_in[] = {"lr"}, *l_out[] = {"lr.next"};
     prep_node(p, &p->opt, "", "Add", 2, s_in, 1, s_out);
-    if (o->lr_schedule) { /* --lr-schedule (prepare_schedule.c): lr.next = LRSchedule(lr.base, step.next) */
+    if (o->lr_schedule) { /* --lr-schedule (prepare_schedule.c): lr = schedule(0), lr.next = LRSchedule(lr.base, step.next) */
         ot_status_t *st = prep_schedule(p, lr);
         if (st) return st;
     } else {
+        prep_init(p, &p->opt, "lr", &lr_t);
         prep_node(p, &p->opt, "", "Identity", 1, l_in, 1, l_out);
     }
     prep_bind(p, &p->opt, "step", "step.next", OT_DTYPE_INT64, &scalar);
@@ -413,27 +431,6 @@ static ot_status_t *optimizer_stage(prep_t *p, const ot_op_def_t *opt, float lr)
     if (!on) return prep_oom();
     ot_status_t *st = prep_attrs(p, on, o->n_optimizer_attrs, o->optimizer_attrs, "optimizer");
     return st ? st : prep_clip_optimizer(p, opt, on, S); /* gradient transforms, parameter groups */
-}
-
-/* Opset imports for the training domains and a plugin optimizer's own. */
-static void add_opsets(prep_t *p, const ot_op_def_t *opt) {
-    Onnx__ModelProto *mp = p->mp;
-    size_t cap = mp->n_opset_import;
-    const char *domains[] = {"ai.onnx.preview.training", OT_DOMAIN, "com.microsoft", opt->domain ? opt->domain : ""};
-    int versions[] = {1, 1, 1, opt->since_version};
-    for (size_t d = 0; d < sizeof domains / sizeof domains[0]; d++) {
-        bool seen = !*domains[d] || ot_model_opset(p->m, domains[d]) >= 0;
-        for (size_t e = 0; e < d && !seen; e++) seen = !strcmp(domains[e], domains[d]);
-        if (seen) continue;
-        Onnx__OperatorSetIdProto *op = pb_alloc(&p->b, sizeof *op);
-        if (op) {
-            onnx__operator_set_id_proto__init(op);
-            op->domain = (char *)domains[d];
-            op->has_version = 1;
-            op->version = versions[d];
-        }
-        PB_PUSH(&p->b, mp->opset_import, mp->n_opset_import, cap, op);
-    }
 }
 
 /* Orders s's nodes so that each follows the nodes of s that produce its
@@ -561,7 +558,11 @@ ot_status_t *ot_model_prepare(const ot_model_t *m, const ot_prepare_options_t *o
     }
     if (st || (st = gradient_stage(&p, &ir->values[y], labels)) || (st = optimizer_stage(&p, opt, lr))) goto done;
     if ((st = prep_clip_finish(&p))) goto done; /* the non-finite guard: after every part of stage [1] */
-    add_opsets(&p, opt);
+    /* the training domains; the optimizer's own last (a plugin's) */
+    prep_import(&p, "ai.onnx.preview.training", 1);
+    prep_import(&p, OT_DOMAIN, 1);
+    prep_import(&p, "com.microsoft", 1);
+    prep_import(&p, opt->domain, opt->since_version);
     if ((st = prep_initialization(&p))) goto done; /* --init: runtime/prepare_init.c */
     if ((st = sort_nodes(&p, &p.grad)) || (st = sort_nodes(&p, &p.opt))) goto done;
     Onnx__TrainingInfoProto **tis = pb_alloc(&p.b, sizeof *tis * 2);

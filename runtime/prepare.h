@@ -44,6 +44,8 @@ void prep_fill(prep_t *p, prep_stage_t *s, const char *name, ot_dtype_t dt, cons
 void prep_output(prep_t *p, prep_stage_t *s, const char *name, ot_dtype_t dt, const ot_shape_t *shape);
 /* key <- value in s's update_binding, value declared an output of s, of key's type. */
 void prep_bind(prep_t *p, prep_stage_t *s, const char *key, const char *value, ot_dtype_t dt, const ot_shape_t *shape);
+/* An opset import of `domain` (NULL or "": ai.onnx) at `version`, unless the model has one. */
+void prep_import(prep_t *p, const char *domain, int64_t version);
 /* The optimizer attribute `name` given in the options, or NULL. */
 const ot_attr_t *prep_option_attr(const ot_prepare_options_t *o, const char *name);
 
@@ -67,8 +69,7 @@ ot_status_t *prep_initialization(prep_t *p);
 /* ---- learning-rate schedules (runtime/prepare_schedule.c) ---- */
 /* The base rate of --lr-schedule given the optimizer's rate: one_cycle's max_lr when given. */
 float prep_schedule_base_lr(const ot_prepare_options_t *o, float lr);
-/* In the optimizer stage: state lr.base, lr.next = LRSchedule(lr.base, step.next), and the
- * initializer `lr` (already added) set to schedule(0). */
+/* In the optimizer stage: states lr = schedule(0) and lr.base, lr.next = LRSchedule(lr.base, step.next). */
 ot_status_t *prep_schedule(prep_t *p, float base_lr);
 
 #endif

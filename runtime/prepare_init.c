@@ -90,25 +90,6 @@ static ot_status_t *add_attrs(prep_t *p, const ot_op_def_t *init, Onnx__NodeProt
     return prep_attrs(p, n, o->n_init_attrs, o->init_attrs, "initializer");
 }
 
-/* An opset import for a plugin initializer's domain, if the model has none. */
-static void import_domain(prep_t *p, const ot_op_def_t *init) {
-    Onnx__ModelProto *mp = p->mp;
-    const char *domain = init->domain ? init->domain : "";
-    for (size_t i = 0; i < mp->n_opset_import; i++) {
-        const char *d = mp->opset_import[i]->domain ? mp->opset_import[i]->domain : "";
-        if (!strcmp(d, domain) || (!*domain && !strcmp(d, "ai.onnx"))) return;
-    }
-    Onnx__OperatorSetIdProto *op = pb_alloc(&p->b, sizeof *op);
-    if (op) {
-        onnx__operator_set_id_proto__init(op);
-        op->domain = (char *)domain;
-        op->has_version = 1;
-        op->version = init->since_version;
-    }
-    size_t cap = mp->n_opset_import;
-    PB_PUSH(&p->b, mp->opset_import, mp->n_opset_import, cap, op);
-}
-
 ot_status_t *prep_initialization(prep_t *p) {
     const ot_prepare_options_t *o = p->o;
     const ot_graph_t *ir = &p->m->graph;
@@ -163,6 +144,6 @@ ot_status_t *prep_initialization(prep_t *p) {
     p->grad.ti->initialization = g;
     p->grad.ti->initialization_binding = scratch->update_binding;
     p->grad.ti->n_initialization_binding = scratch->n_update_binding;
-    if (init) import_domain(p, init);
+    if (init) prep_import(p, init->domain, init->since_version);
     return p->b.oom ? prep_oom() : NULL;
 }

@@ -60,10 +60,7 @@ ot_status_t *prep_schedule(prep_t *p, float base_lr) {
     ot_shape_t scalar = {0, {0}};
     float first = (float)lr0;
     ot_tensor_t base_t = {OT_DTYPE_FLOAT, scalar, &base_lr}, first_t = {OT_DTYPE_FLOAT, scalar, &first};
-    Onnx__GraphProto *g = p->opt.g;
-    for (size_t i = 0; i < g->n_initializer; i++)
-        if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, "lr"))
-            g->initializer[i] = pb_tensor(&p->b, "lr", &first_t);
+    prep_init(p, &p->opt, "lr", &first_t);
     prep_init(p, &p->opt, "lr.base", &base_t);
     const char *in[] = {"lr.base", "step.next"}, *out[] = {"lr.next"};
     const char *id_in[] = {"lr.base"}, *id_out[] = {"lr.base.next"};

@@ -48,20 +48,8 @@ struct LogRow {
 };
 std::vector<LogRow> read_log(const std::string &csv) {
     std::vector<LogRow> out;
-    FILE *f = fopen(csv.c_str(), "r");
-    if (!f) return out;
-    char line[256];
-    if (!fgets(line, sizeof line, f)) line[0] = 0; // header
-    while (fgets(line, sizeof line, f)) {
-        int step = 0, skipped = -1;
-        double loss = 0, lr = 0;
-        char loss_s[64] = {0};
-        if (sscanf(line, "%d,%63[^,],%lf,%d", &step, loss_s, &lr, &skipped) >= 3) {
-            loss = std::strtod(loss_s, nullptr); // "nan" included
-            out.push_back({loss, skipped});
-        }
-    }
-    fclose(f);
+    for (const std::vector<double> &row : read_csv(csv))
+        out.push_back({row.at(1), row.size() > 3 ? (int)row[3] : -1});
     return out;
 }
 

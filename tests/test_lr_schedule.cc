@@ -189,21 +189,6 @@ TEST(LRSchedule, RefusesBadAttributesAtLoad) {
     }
 }
 
-// step,loss,lr rows of a CSV.
-std::vector<std::vector<double>> read_csv(const std::string &path) {
-    std::vector<std::vector<double>> rows;
-    std::ifstream f(path);
-    std::string line;
-    std::getline(f, line); // header
-    while (std::getline(f, line)) {
-        std::vector<double> row;
-        std::stringstream in(line);
-        for (std::string cell; std::getline(in, cell, ',');) row.push_back(std::stod(cell));
-        rows.push_back(row);
-    }
-    return rows;
-}
-
 const char *kScheduleFlags = " --loss cross_entropy --optimizer sgd --lr 0.05 --momentum 0.9"
                              " --lr-schedule warmup_cosine --warmup-steps 5 --total-steps 15";
 

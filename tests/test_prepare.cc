@@ -18,15 +18,7 @@ const std::string kDir = std::string(OT_SOURCE_DIR) + "/tests/fixtures/prepare/"
 
 std::vector<double> read_losses(const std::string &csv) {
     std::vector<double> out;
-    FILE *f = fopen(csv.c_str(), "r");
-    if (!f) return out;
-    char line[256];
-    if (!fgets(line, sizeof line, f)) line[0] = 0; // header
-    int step;
-    double loss;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "%d,%lf,", &step, &loss) == 2) out.push_back(loss);
-    fclose(f);
+    for (const std::vector<double> &row : read_csv(csv)) out.push_back(row.at(1));
     return out;
 }
 

@@ -12,10 +12,6 @@ int cmd_export(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_idx_to_npz(int argc, char **argv);
 
-/* prepare's --init-ATTR VALUE flags (flags[i] without "--init-") as attributes
- * of initializer `init`, names stored in names[i]; 0, or 2 after printing why. */
-int cli_init_attrs(const ot_op_def_t *init, int n, const char *const *flags, const char *const *values,
-                   ot_attr_t *attrs, char (*names)[64]);
 /* Prints "onnxtrain: <what>: <message>" to stderr, frees st, returns 1. */
 int cli_fail(ot_status_t *st, const char *what);
 /* Prints a one-line summary of a tensor: dtype, shape, first values. */

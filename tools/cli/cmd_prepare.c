@@ -1,21 +1,19 @@
 /* tools/cli/cmd_prepare.c: `onnxtrain prepare`, an inference model -> a
  * standard ONNX training model (TrainingInfoProto), see ot_model_prepare.
  *
- * Optimizer hyperparameters are the optimizer op's attributes, spelled as
- * torch names them in kebab case (--weight-decay -> weight_decay); their
- * types come from the op's schema in the registry, so a plugin optimizer
- * gets the same flags. Flags of INT attributes given without a value
- * (--nesterov, --amsgrad) mean 1. */
+ * Optimizer hyperparameters, --lr-schedule's arguments and --init-ATTR are
+ * attributes of the optimizer, LRSchedule and initializer ops, spelled as
+ * torch names them in kebab case (--weight-decay -> weight_decay) and typed
+ * by the ops' schemas (tools/cli/cli_attrs.h), so plugin ops get flags too. */
 #define _XOPEN_SOURCE 700 /* strdup */
 
 #include "tools/cli/cli.h"
-#include "tools/cli/cli_schedule.h"
+#include "tools/cli/cli_attrs.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static void prepare_usage(FILE *f) {
     fprintf(f,
@@ -66,18 +64,6 @@ static bool parse_loss(const char *s, ot_loss_kind_t *out) {
             return true;
         }
     return false;
-}
-
-static int parse_floats(const char *s, float *out, int max) {
-    int n = 0;
-    while (*s && n < max) {
-        char *end;
-        out[n++] = strtof(s, &end);
-        if (end == s) return -1;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return -1;
-    }
-    return n;
 }
 
 /* ---- gradient clipping, accumulation, non-finite guard, parameter groups ---- */
@@ -163,18 +149,14 @@ static void groups_attach(clip_groups_t *g, ot_prepare_options_t *o) {
 int cmd_prepare(int argc, char **argv) {
     const char *in_path = NULL, *out_path = NULL, *loss = NULL, *optimizer = NULL, *freeze = NULL, *init = "keep";
     ot_prepare_options_t o = {.lr = 0}; /* 0: the optimizer's default */
-    ot_attr_t attrs[32];
-    float floats[32][8];
-    char names[32][64];
-    int n_attrs = 0;
-    /* hyperparameter flags are resolved once the optimizer is known */
+    /* hyperparameter and schedule flags are resolved once the optimizer is known */
     const char *hp_flag[32], *hp_value[32];
     int n_hp = 0;
     clip_groups_t groups = {0};
-    /* --init-ATTR flags, resolved once the initializer is known (tools/cli/cli_init.c) */
+    /* --init-ATTR flags, resolved once the initializer is known */
     const char *init_flag[16], *init_value[16], *init_bias = "keep";
     int n_init = 0;
-    cli_schedule_t schedule = {0}; /* --lr-schedule's flags */
+    cli_attrs_t hyper = {0}, schedule = {0}, init_attrs = {0}; /* the ops' attributes (cli_attrs.h) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -290,8 +272,6 @@ int cmd_prepare(int argc, char **argv) {
     }
     o.optimizer = op->op_type;
     /* --init (runtime/prepare_init.c) */
-    ot_attr_t init_attrs[16];
-    char init_names[16][64];
     if (strcmp(init, "keep")) {
         const ot_op_def_t *iop = ot_registry_find_kind(reg, init, OT_OP_INITIALIZER);
         if (!iop) {
@@ -299,9 +279,19 @@ int cmd_prepare(int argc, char **argv) {
             rc = 2;
             goto done;
         }
-        if (cli_init_attrs(iop, n_init, init_flag, init_value, init_attrs, init_names)) {
-            rc = 2;
-            goto done;
+        for (int f = 0; f < n_init; f++) {
+            char shown[80];
+            snprintf(shown, sizeof shown, "--init-%s", init_flag[f]);
+            const ot_attr_spec_t *spec = cli_attr_find(iop, init_flag[f]);
+            if (!spec) {
+                fprintf(stderr, "onnxtrain prepare: initializer %s has no attribute %s\n", iop->op_type, shown);
+                rc = 2;
+                goto done;
+            }
+            if (!cli_attr_add(&init_attrs, spec, shown, init_value[f])) {
+                rc = 2;
+                goto done;
+            }
         }
         o.init = iop->op_type;
     } else if (n_init) {
@@ -309,63 +299,40 @@ int cmd_prepare(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    o.n_init_attrs = n_init;
-    o.init_attrs = init_attrs;
+    o.n_init_attrs = init_attrs.n;
+    o.init_attrs = init_attrs.attrs;
     o.init_bias_zeros = !strcmp(init_bias, "zeros");
+    /* the other flags: LRSchedule's arguments (not `schedule`: that is --lr-schedule), else the optimizer's */
+    const ot_op_def_t *sched = ot_registry_find(reg, OT_DOMAIN, "LRSchedule", 1);
     for (int h = 0; h < n_hp; h++) {
-        int schedule_rc = cli_schedule_flag(reg, o.lr_schedule, hp_flag[h], hp_value[h], &schedule);
-        if (schedule_rc == 1) continue;
-        if (schedule_rc) {
+        char shown[80];
+        snprintf(shown, sizeof shown, "--%s", hp_flag[h]);
+        const ot_attr_spec_t *spec = cli_attr_find(sched, hp_flag[h]);
+        if (spec && strcmp(spec->name, "schedule")) {
+            if (!o.lr_schedule) {
+                fprintf(stderr, "onnxtrain prepare: %s is a learning-rate schedule flag: it needs --lr-schedule NAME\n",
+                        shown);
+                rc = 2;
+                goto done;
+            }
+            if (!cli_attr_add(&schedule, spec, shown, hp_value[h])) {
+                rc = 2;
+                goto done;
+            }
+            continue;
+        }
+        if (!(spec = cli_attr_find(op, hp_flag[h]))) {
+            fprintf(stderr, "onnxtrain prepare: optimizer %s has no hyperparameter %s\n", op->op_type, shown);
             rc = 2;
             goto done;
         }
-        char name[64];
-        size_t len = strlen(hp_flag[h]);
-        if (len >= sizeof name) len = sizeof name - 1;
-        for (size_t c = 0; c < len; c++) name[c] = hp_flag[h][c] == '-' ? '_' : hp_flag[h][c];
-        name[len] = 0;
-        const ot_attr_spec_t *spec = NULL;
-        for (const ot_attr_spec_t *s = op->attrs; s && s->name; s++)
-            if (!strcmp(s->name, name)) spec = s;
-        if (!spec) {
-            fprintf(stderr, "onnxtrain prepare: optimizer %s has no hyperparameter --%s\n", op->op_type, hp_flag[h]);
+        if (!cli_attr_add(&hyper, spec, shown, hp_value[h])) {
             rc = 2;
             goto done;
         }
-        ot_attr_t *at = &attrs[n_attrs];
-        memset(at, 0, sizeof *at);
-        memcpy(names[n_attrs], name, len + 1);
-        at->name = names[n_attrs];
-        at->type = spec->type;
-        const char *v = hp_value[h];
-        bool ok = true;
-        if (spec->type == OT_ATTR_INT) {
-            char *end = NULL;
-            at->i = v ? strtoll(v, &end, 10) : 1;
-            if (v && !strcasecmp(v, "true")) at->i = 1, end = (char *)v + 4;
-            if (v && !strcasecmp(v, "false")) at->i = 0, end = (char *)v + 5;
-            ok = !v || (end && !*end);
-        } else if (spec->type == OT_ATTR_FLOAT) {
-            char *end = NULL;
-            at->f = v ? strtof(v, &end) : 0;
-            ok = v && end && !*end;
-        } else if (spec->type == OT_ATTR_FLOATS) {
-            int n = v ? parse_floats(v, floats[n_attrs], 8) : -1;
-            ok = n > 0;
-            at->n = n;
-            at->floats = floats[n_attrs];
-        } else {
-            ok = false;
-        }
-        if (!ok) {
-            fprintf(stderr, "onnxtrain prepare: --%s: bad value '%s'\n", hp_flag[h], v ? v : "");
-            rc = 2;
-            goto done;
-        }
-        n_attrs++;
     }
-    o.n_optimizer_attrs = n_attrs;
-    o.optimizer_attrs = attrs;
+    o.n_optimizer_attrs = hyper.n;
+    o.optimizer_attrs = hyper.attrs;
     o.n_lr_schedule_attrs = schedule.n;
     o.lr_schedule_attrs = schedule.attrs;
     const char *frozen[256];
